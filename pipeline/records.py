@@ -104,8 +104,9 @@ class Removal(Record):
 
 @dataclass
 class Article(Record):
-    id: str
-    source: str
+    id: str  # "<name>-<first 12 hex of sha256(text)>": stable across runs and machines
+    name: str  # file stem (or "<stem>#<line>" for JSONL inputs); references are keyed by it
+    source: str  # the input path
     text: str
     title: str | None = None
     date: DateInfo | None = None
