@@ -253,3 +253,17 @@ def test_paragraph_lines_drop_the_date_marker():
         "Washington — Une délégation",
         "|",
     ]
+
+
+def test_every_reference_paragraph_is_found_in_the_ingested_article(translations, seed_articles):
+    """Scorers pair a reference with system output by normalised French text: check that pairing works.
+
+    The ingest stage normalises apostrophes, quotes and spaces with the same function the scorers
+    apply to references, so each reference must equal one ingested paragraph after normalisation.
+    """
+    from pipeline.ingest.decoding import normalize_text
+
+    paragraphs = {article.name: article.paragraph_texts() for article in seed_articles}
+    for row in translations:
+        found = paragraphs[row["article"]].count(normalize_text(row["fr"]))
+        assert found == 1, f"{row['article']} #{row['paragraph']}: matches {found} ingested paragraphs"
