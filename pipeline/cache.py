@@ -257,12 +257,12 @@ class OutputCache:
                 self._db.execute("ROLLBACK")
             raise
 
-    def _retry(self, operation: Callable[[], V]) -> V:
+    def _retry(self, operation: Callable[..., V], *args: Any) -> V:
         """Run ``operation`` again when another process holds a lock the busy timeout did not cover."""
         for attempt in range(_RETRIES):
             try:
                 with self._lock:
-                    return operation()
+                    return operation(*args)
             except sqlite3.OperationalError as exc:
                 if getattr(exc, "sqlite_errorcode", None) is None or (exc.sqlite_errorcode & 0xFF) not in (
                     sqlite3.SQLITE_BUSY,
@@ -285,7 +285,7 @@ class OutputCache:
             chunk = digests[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT key, codec, meta, value FROM outputs WHERE key IN ({marks})"
-            rows = self._retry(lambda q=query, c=chunk: self._db.execute(q, c).fetchall())
+            rows = self._retry(self._fetch, query, chunk)
             for digest, codec, meta, blob in rows:
                 found[wanted[digest]] = _decode(codec, meta, blob)
         self.hits += len(found)
@@ -297,7 +297,10 @@ class OutputCache:
         now = time.time()
         rows = [(k.digest, k.kind, *_encode(v), now) for k, v in mapping.items()]
         for start in range(0, len(rows), _CHUNK):
-            self._retry(lambda chunk=rows[start : start + _CHUNK]: self._insert(chunk))
+            self._retry(self._insert, rows[start : start + _CHUNK])
+
+    def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._db.execute(query, params).fetchall()
 
     def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         with self._transaction() as db:
@@ -309,10 +312,8 @@ class OutputCache:
 
     def stats(self) -> CacheStats:
         rows = self._retry(
-            lambda: self._db.execute(
-                "SELECT kind, COUNT(*), COALESCE(SUM(LENGTH(value)), 0) "
-                "FROM outputs GROUP BY kind ORDER BY kind"
-            ).fetchall()
+            self._fetch,
+            "SELECT kind, COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM outputs GROUP BY kind ORDER BY kind",
         )
         by_kind = {kind: (n, size) for kind, n, size in rows}
         return CacheStats(sum(n for n, _ in by_kind.values()), sum(s for _, s in by_kind.values()), by_kind)

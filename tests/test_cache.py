@@ -112,11 +112,16 @@ def test_memoize_batch_rejects_a_compute_that_drops_results() -> None:
 
 def test_disabled_cache_stores_nothing(tmp_path: Path) -> None:
     settings = CacheSettings(path=str(tmp_path / "c.sqlite"), enabled=False)
-    calls = []
+    calls: list[list[str]] = []
+
+    def compute(texts: list[str]) -> list[str]:
+        calls.append(texts)
+        return [t.upper() for t in texts]
+
     with open_cache(settings) as cache:
         assert isinstance(cache, NullCache)
         for _ in range(2):
-            memoize_batch(cache, "summary", "m", "r", {}, ["a"], lambda t: calls.append(t) or ["A"])
+            assert memoize_batch(cache, "summary", "m", "r", {}, ["a"], compute) == ["A"]
         assert (cache.hits, cache.misses) == (0, 2)
     assert len(calls) == 2
     assert not (tmp_path / "c.sqlite").exists()
