@@ -138,7 +138,7 @@ def _section(
 ) -> dict[str, Any]:
     return {
         **extra,
-        "metrics": [{"key": m.key, "label": m.label} for m in metrics],
+        "metrics": [{"key": m.key, "label": m.label, "short": m.short} for m in metrics],
         "systems": _score_systems(systems, metrics, bootstrap),
         "comparisons": _comparisons(systems, metrics, bootstrap),
     }
@@ -390,7 +390,10 @@ def _faithfulness_section(records: RunRecords, bootstrap: BootstrapSettings) -> 
                 "items": items,
             }
         )
-    return {"metrics": [{"key": metric.key, "label": metric.label}], "systems": systems}
+    return {
+        "metrics": [{"key": metric.key, "label": metric.label, "short": metric.short}],
+        "systems": systems,
+    }
 
 
 # --- the stage ------------------------------------------------------------------------

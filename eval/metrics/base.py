@@ -63,6 +63,7 @@ class MetricScore:
 
     metric: str  # stable key, e.g. "rougeL-fr"
     label: str  # for humans, e.g. "ROUGE-L F (French tokenizer)"
+    short: str  # e.g. "ROUGE-L fr-tok"
     score: float | None
     n: int
     ci: tuple[float, float] | None
@@ -75,6 +76,7 @@ class MetricScore:
         return {
             "metric": self.metric,
             "label": self.label,
+            "short": self.short,
             "score": self.score,
             "n": self.n,
             "ci": list(self.ci) if self.ci else None,
@@ -89,7 +91,8 @@ class Metric(ABC):
     """Subclasses set ``key``/``label`` and implement the three hooks below."""
 
     key: str  # set by the subclass or its __init__
-    label: str
+    label: str  # for humans, in full
+    short: str  # a table column header
     higher_is_better: ClassVar[bool] = True
     # Why no bootstrap interval is given for this metric at all (e.g. items are not independent).
     no_ci_reason: ClassVar[str | None] = None
@@ -148,6 +151,7 @@ class Metric(ABC):
         return MetricScore(
             metric=self.key,
             label=self.label,
+            short=self.short,
             score=value,
             n=n,
             ci=ci,

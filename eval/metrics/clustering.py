@@ -31,6 +31,7 @@ class ClusteringMetric(Metric):
         self.which = which
         self.key = f"cluster-{which}"
         self.label = _LABELS[which]
+        self.short = which
 
     def item_statistics(self, item: tuple[str, str, str]) -> tuple[str, str, str]:
         return item

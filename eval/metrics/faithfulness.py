@@ -23,6 +23,7 @@ from eval.metrics.base import Metric, package_version
 class Faithfulness(Metric):
     key = "faithfulness"
     label = "Faithfulness (% of checked numbers/dates/entities found in the source)"
+    short = "faithful %"
 
     def item_statistics(self, item: tuple[int, Sequence[str]]) -> tuple[int, int]:
         checked, unsupported = item

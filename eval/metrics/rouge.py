@@ -48,6 +48,7 @@ class Rouge(Metric):
         self._scorer = rouge_scorer.RougeScorer([rouge_type], tokenizer=self.tokenizer)
         self.key = f"{rouge_type}-{_SHORT.get(tokenizer, tokenizer)}"
         self.label = f"{_NAMES[rouge_type]} F ({_TOKENIZER_LABELS.get(tokenizer, tokenizer)})"
+        self.short = f"{_NAMES[rouge_type]} {_SHORT.get(tokenizer, tokenizer)}-tok"
 
     def item_statistics(self, item: tuple[str, str]) -> float:
         hypothesis, reference = item

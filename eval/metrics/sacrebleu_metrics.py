@@ -67,6 +67,7 @@ class _Sacrebleu(Metric):
 class Bleu(_Sacrebleu):
     key = "bleu"
     label = "BLEU (sacrebleu, corpus-level)"
+    short = "BLEU"
 
     def _make(self) -> SacrebleuMetric:
         return BLEU()
@@ -86,6 +87,7 @@ class Bleu(_Sacrebleu):
 class Chrf(_Sacrebleu):
     key = "chrf"
     label = "chrF (sacrebleu, corpus-level)"
+    short = "chrF"
 
     def _make(self) -> SacrebleuMetric:
         return CHRF()
