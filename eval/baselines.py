@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.records import Article
+from pipeline.records import Article, Provenance
 from pipeline.settings import Settings
 
 LEAD = "lead-3"
@@ -57,18 +57,16 @@ def random_n(article: Article, n: int = 3, seed: int = 0) -> str:
     return " ".join(sentences[i].strip() for i in chosen)
 
 
-def apertium_translate(texts: Sequence[str], settings: Settings) -> list[str]:
-    """French paragraphs → raw Apertium English, through the translate stage's public function."""
+def apertium_translate(texts: Sequence[str], settings: Settings) -> tuple[list[str], Provenance]:
+    """French paragraphs → raw Apertium English, through the translate stage's public functions."""
     try:
-        from pipeline.translate import apertium
+        from pipeline.translate import translate_texts
+        from pipeline.translate.backends import load_offline
     except ImportError as exc:
-        raise BaselineUnavailable(
-            f"the translate stage's Apertium backend is not installed ({exc})"
-        ) from None
-    translate = getattr(apertium, "translate_texts", None)
-    if translate is None:
-        raise BaselineUnavailable("pipeline.translate.apertium has no public translate_texts()")
+        raise BaselineUnavailable(f"the translate stage is not installed ({exc})") from None
     try:
-        return list(translate(list(texts), settings))
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise BaselineUnavailable(f"Apertium failed: {exc}") from None
+        translator = load_offline(settings.translate)
+        english, provenance = translate_texts(list(texts), settings, translator=translator)
+    except (OSError, RuntimeError, ValueError) as exc:  # ModelMissingError, TranslationError, ...
+        raise BaselineUnavailable(f"{type(exc).__name__}: {exc}") from None
+    return list(english), provenance

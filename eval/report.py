@@ -42,6 +42,8 @@ class ReportStage(Stage):
 
     name = "report"
     settings_section = None
+    # manifest.json is read too (for stage notes) but not declared: the runner rewrites it after
+    # every stage, which would make the report look stale when nothing it shows has changed.
     reads = (ARTICLES, REJECTED, PASSAGES, CLUSTERS, SUMMARIES, TRANSLATIONS, SCORES)
     writes = (REPORT_MD, REPORT_HTML)
 

@@ -58,6 +58,15 @@ def render_markdown(view: dict[str, Any]) -> str:
                 for p in view["producers"]
             ],
         )
+    if view["stages"]:
+        out += ["What each stage did (from the run manifest):", ""]
+        out += _table(
+            ["stage", "backend", "model", "counts", "notes"],
+            [
+                [r["stage"], r["backend"], r["model"], r["counts"], " / ".join(r["notes"]) or "–"]
+                for r in view["stages"]
+            ],
+        )
     if view["score_notes"]:
         out += ["**Scoring notes:**", ""] + [f"- {md(n)}" for n in view["score_notes"]] + [""]
 

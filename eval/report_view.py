@@ -17,6 +17,7 @@ from eval.plots import strip_plot
 from eval.runfiles import RunRecords
 from pipeline.records import Article, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SCORES, SUMMARIES, TRANSLATIONS
+from pipeline.runner import STAGE_ORDER
 
 OFFLINE_PREFIXES = ("offline", "apertium", "extractive")
 MAX_PASSAGES = 10
@@ -94,6 +95,33 @@ def _producers(records: RunRecords) -> tuple[list[dict[str, Any]], list[str]]:
                 f"{row['backend']!r}{model}, not by a neural model. Their scores measure that fallback."
             )
     return rows, warnings
+
+
+def _stage_log(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """What the runner recorded per stage: backend, model, counts and notes (fallbacks are said there).
+
+    The report's own entry is left out (it is rewritten after every report), and
+    so are wall times, so regenerating the report does not change it.
+    """
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("stages"), dict):
+        return []
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
+    rows = []
+    for name in sorted(manifest["stages"], key=lambda n: (order.get(n, len(order)), n)):
+        entry = manifest["stages"][name]
+        if name == "report" or not isinstance(entry, dict):
+            continue
+        counts = entry.get("counts") if isinstance(entry.get("counts"), dict) else {}
+        rows.append(
+            {
+                "stage": name,
+                "backend": entry.get("backend") or "–",
+                "model": entry.get("model") or "–",
+                "counts": ", ".join(f"{k}={counts[k]}" for k in sorted(counts)),
+                "notes": [n for n in entry.get("notes") or [] if isinstance(n, str)],
+            }
+        )
+    return rows
 
 
 def _article_label(article: Article | None, fallback: str) -> str:
@@ -438,6 +466,7 @@ def _build_view(records: RunRecords, scores: dict[str, Any] | None, problems: li
         "missing": records.missing_notes(expected) + problems,
         "fallbacks": fallbacks,
         "score_notes": list((scores or {}).get("notes", [])),
+        "stages": _stage_log(records.manifest),
         "counts": counts,
         "producers": producers,
         "references": (scores or {}).get("references"),

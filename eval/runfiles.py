@@ -13,6 +13,7 @@ from pipeline.records import Article, Cluster, Passage, Rejection, Summary, Tran
 from pipeline.rundir import (
     ARTICLES,
     CLUSTERS,
+    MANIFEST,
     PASSAGES,
     REJECTED,
     SCORES,
@@ -41,6 +42,7 @@ class RunRecords:
     summaries: list[Summary] = field(default_factory=list)
     translations: list[Translation] = field(default_factory=list)
     scores: dict[str, Any] | None = None
+    manifest: dict[str, Any] | None = None  # the runner's record of each stage (notes, backend)
     present: dict[str, bool] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # file -> why it could not be read
 
@@ -86,10 +88,11 @@ def load_run(run: RunDir) -> RunRecords:
                 setattr(records, attr, run.read_records(name, cls))
             except (ValueError, TypeError, KeyError) as exc:
                 records.errors[name] = f"{type(exc).__name__}: {exc}"
-    records.present[SCORES] = run.exists(SCORES)
-    if records.present[SCORES]:
-        try:
-            records.scores = run.read_json(SCORES)
-        except ValueError as exc:
-            records.errors[SCORES] = f"{type(exc).__name__}: {exc}"
+    for name, attr in ((SCORES, "scores"), (MANIFEST, "manifest")):
+        records.present[name] = run.exists(name)
+        if records.present[name]:
+            try:
+                setattr(records, attr, run.read_json(name))
+            except ValueError as exc:
+                records.errors[name] = f"{type(exc).__name__}: {exc}"
     return records

@@ -184,7 +184,8 @@ def _summary_section(
                 "cluster_members": list(match.members),
             }
             if match.cluster_id is None:
-                unmatched.append({"target": ref.target, "why": "no predicted cluster shares a member"})
+                why = "no predicted cluster shares a member" if records.clusters else "no clusters in the run"
+                unmatched.append({"target": ref.target, "why": why})
             targets.append((ref, match.cluster_id, present[0], info))
 
     translations_of = {t.target: t for t in records.translations if t.kind == "summary"}
@@ -310,12 +311,12 @@ def _translation_section(
     unavailable: dict[str, str] = {}
     if matched:
         try:
-            outputs = apertium_translate([ref["source"] for ref in matched], settings)
+            outputs, provenance = apertium_translate([ref["source"] for ref in matched], settings)
         except BaselineUnavailable as exc:
             unavailable[APERTIUM] = f"baseline unavailable: {exc}"
             notes.append(f"{APERTIUM}: {unavailable[APERTIUM]}")
         else:
-            baseline = System(APERTIUM, "baseline", DESCRIPTIONS[APERTIUM], {"backend": "apertium"})
+            baseline = System(APERTIUM, "baseline", DESCRIPTIONS[APERTIUM], _provenance_dict(provenance))
             baseline.items = [{**ref, "hypothesis": out} for ref, out in zip(matched, outputs, strict=True)]
             systems.append(baseline)
     return _section(

@@ -26,6 +26,10 @@ def package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
+        if name == "french-news-pipeline":  # a source checkout that was not pip-installed
+            import pipeline
+
+            return pipeline.__version__
         return "unknown"
 
 
