@@ -64,9 +64,13 @@ def apertium_translate(texts: Sequence[str], settings: Settings) -> tuple[list[s
         from pipeline.translate.backends import load_offline
     except ImportError as exc:
         raise BaselineUnavailable(f"the translate stage is not installed ({exc})") from None
+    from pipeline.cache import open_cache
+
     try:
         translator = load_offline(settings.translate)
-        english, provenance = translate_texts(list(texts), settings, translator=translator)
+        # The shared output cache: sentences the translate stage already ran through Apertium are hits.
+        with open_cache(settings) as cache:
+            english, provenance = translate_texts(list(texts), settings, translator=translator, cache=cache)
     except (OSError, RuntimeError, ValueError) as exc:  # ModelMissingError, TranslationError, ...
         raise BaselineUnavailable(f"{type(exc).__name__}: {exc}") from None
     return list(english), provenance
