@@ -47,6 +47,17 @@ def render_markdown(view: dict[str, Any]) -> str:
     if view["fallbacks"]:
         out += ["## ⚠ Offline fallbacks", ""] + [f"- **{md(w)}**" for w in view["fallbacks"]] + [""]
 
+    if view["headlines"]:
+        out += ["## Headline results", ""]
+        out += _table(
+            ["what", "system", "metric", "score", "n", "baseline for comparison"],
+            [
+                [h["task"], h["system"], h["metric"], h["value"], h["n"], h["baseline"]]
+                for h in view["headlines"]
+            ],
+        )
+        out += [md(view["how_to_read"]), ""]
+
     out += ["## Overview", ""]
     out += _table(["output", "count"], [list(c) for c in view["counts"]])
     if view["producers"]:
@@ -123,7 +134,10 @@ def render_markdown(view: dict[str, Any]) -> str:
             out += [
                 f"- best matching gold cluster: {md(c['gold']['gold'])} (overlap {c['gold']['overlap']:.2f})"
             ]
-        out += [""] + [f"- {md(m['name'])} — {md(m['title'])}" for m in c["members"]] + [""]
+        out += [""] + [
+            f"- {md(m['name'])}" + (f" — {md(m['title'])}" if m["title"] else "") for m in c["members"]
+        ]
+        out += [""]
         if c["pairs"]:
             out += ["Why they were (not) linked:", ""]
             out += _table(

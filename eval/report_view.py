@@ -111,6 +111,8 @@ def _stage_log(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
         entry = manifest["stages"][name]
         if name == "report" or not isinstance(entry, dict):
             continue
+        # The score stage's notes are shown in full under "Scoring notes".
+        notes = [] if name == "score" else [n for n in entry.get("notes") or [] if isinstance(n, str)]
         counts = entry.get("counts") if isinstance(entry.get("counts"), dict) else {}
         rows.append(
             {
@@ -118,7 +120,7 @@ def _stage_log(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "backend": entry.get("backend") or "–",
                 "model": entry.get("model") or "–",
                 "counts": ", ".join(f"{k}={counts[k]}" for k in sorted(counts)),
-                "notes": [n for n in entry.get("notes") or [] if isinstance(n, str)],
+                "notes": notes,
             }
         )
     return rows
@@ -398,6 +400,76 @@ def _score_tables(scores: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [t for t in tables if t]
 
 
+HOW_TO_READ = (
+    "Scores are 0–100 (clustering 0–1), higher is better. Every score is shown with n, the number of "
+    "reference items it is computed on, and a 95% bootstrap interval when n ≥ 5; with so few items, "
+    "differences inside the intervals are not evidence. Baselines (lead-3, random-3, raw Apertium) "
+    "are scored on the same items: a system should beat them."
+)
+
+
+def _headlines(scores: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One line per task and system: the number to look at first, next to its baseline."""
+    if not scores:
+        return []
+    rows = []
+
+    def add(task: str, section: dict[str, Any] | None, key: str, metric: str, baseline: str | None) -> None:
+        if not section:
+            return
+        systems = section.get("systems", [])
+        base = next((s for s in systems if s["name"] == baseline), None)
+        base_text = f"{baseline}: {score_cell(base['metrics'][key])}" if base else "–"
+        for s in systems:
+            if s.get("role", "system") == "system" and s["n"]:
+                value = (
+                    score_cell(s["metrics"][key])
+                    if s["metrics"][key].get("ci")
+                    else fmt(s["metrics"][key]["score"])
+                )
+                rows.append(
+                    {
+                        "task": task,
+                        "system": s["name"],
+                        "metric": metric,
+                        "value": value,
+                        "n": s["n"],
+                        "baseline": base_text,
+                    }
+                )
+        if base and not any(r["task"] == task for r in rows):
+            rows.append(
+                {
+                    "task": task,
+                    "system": "(no system output)",
+                    "metric": metric,
+                    "value": "–",
+                    "n": 0,
+                    "baseline": base_text,
+                }
+            )
+
+    summaries = scores.get("summaries") or {}
+    add("article summaries", summaries.get("article"), "rougeL-fr", "ROUGE-L fr-tok", "lead-3")
+    add("event summaries", summaries.get("event"), "rougeL-fr", "ROUGE-L fr-tok", "lead-3")
+    add("translations", scores.get("translations"), "chrf", "chrF", "apertium-raw")
+    add("faithfulness", scores.get("faithfulness"), "faithfulness", "faithful %", None)
+    clustering = scores.get("clustering")
+    if clustering:
+        for key, label in (("cluster-f1", "pairwise F1"), ("cluster-ari", "ARI")):
+            rows.append(
+                {
+                    "task": "event clusters",
+                    "system": "dedup",
+                    "metric": label,
+                    "value": fmt(clustering["metrics"][key]["score"], 3),
+                    "n": clustering["n"],
+                    "baseline": "–",
+                }
+            )
+    return rows
+
+
 def _plots(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[str, str]]:
     plots = []
 
@@ -466,6 +538,8 @@ def _build_view(records: RunRecords, scores: dict[str, Any] | None, problems: li
         "missing": records.missing_notes(expected) + problems,
         "fallbacks": fallbacks,
         "score_notes": list((scores or {}).get("notes", [])),
+        "headlines": _headlines(scores),
+        "how_to_read": HOW_TO_READ,
         "stages": _stage_log(records.manifest),
         "counts": counts,
         "producers": producers,

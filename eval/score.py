@@ -318,6 +318,10 @@ def _translation_section(
         else:
             baseline = System(APERTIUM, "baseline", DESCRIPTIONS[APERTIUM], _provenance_dict(provenance))
             baseline.items = [{**ref, "hypothesis": out} for ref, out in zip(matched, outputs, strict=True)]
+            raw = {item["target"]: item["hypothesis"] for item in baseline.items}
+            for system in systems:
+                if system.items and all(raw.get(i["target"]) == i["hypothesis"] for i in system.items):
+                    notes.append(f"{system.name}: the run's translations are the raw Apertium output ({APERTIUM})")
             systems.append(baseline)
     return _section(
         systems,
