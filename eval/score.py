@@ -321,7 +321,7 @@ def _translation_section(
             raw = {item["target"]: item["hypothesis"] for item in baseline.items}
             for system in systems:
                 if system.items and all(raw.get(i["target"]) == i["hypothesis"] for i in system.items):
-                    notes.append(f"{system.name}: the run's translations are the raw Apertium output ({APERTIUM})")
+                    notes.append(f"{system.name}: its translations are the raw Apertium output ({APERTIUM})")
             systems.append(baseline)
     return _section(
         systems,
