@@ -309,7 +309,9 @@ def _translation_section(
         systems.append(system)
 
     unavailable: dict[str, str] = {}
-    if matched:
+    if matched and not settings.score.apertium_baseline:
+        unavailable[APERTIUM] = "baseline not computed: score.apertium_baseline = false"
+    elif matched:
         try:
             outputs, provenance = apertium_translate([ref["source"] for ref in matched], settings)
         except BaselineUnavailable as exc:

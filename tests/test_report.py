@@ -39,7 +39,12 @@ ATTACK = '<script>alert(1)</script> <img src=x onerror="alert(2)"> <a href="java
 @pytest.fixture(scope="module")
 def eval_settings(tmp_path_factory):
     refs = write_references(tmp_path_factory.mktemp("refs"))
-    return Settings.load(overrides={"score.references": str(refs), "score.bootstrap_samples": 200})
+    overrides = {
+        "score.references": str(refs),
+        "score.bootstrap_samples": 200,
+        "score.apertium_baseline": False,
+    }
+    return Settings.load(overrides={"cache.enabled": False, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,15 @@ def references(tmp_path_factory):
     return write_references(tmp_path_factory.mktemp("refs"))
 
 
+def _settings(references, **extra):
+    overrides = {"score.references": str(references), "score.bootstrap_samples": 200, **extra}
+    return Settings.load(overrides={"cache.enabled": False, **overrides})
+
+
 @pytest.fixture(scope="module")
 def eval_settings(references):
-    return Settings.load(overrides={"score.references": str(references), "score.bootstrap_samples": 200})
+    # Apertium is exercised once, in its own test; the others stay fast.
+    return _settings(references, **{"score.apertium_baseline": False})
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +98,9 @@ def test_translations_matched_by_french_text_and_scored_like_sacrebleu(scored):
     assert system["metrics"]["bleu"]["extra"]["sacrebleu_signature"].startswith("nrefs:1|case:mixed")
 
 
-def test_apertium_baseline_scored_or_its_absence_explained(scored):
-    _, doc = scored
+def test_apertium_baseline_scored_or_its_absence_explained(tmp_path, references):
+    run = build_full_run(tmp_path / "run")
+    doc = score_run(run, _settings(references))
     section = doc["translations"]
     names = [s["name"] for s in section["systems"]]
     if "apertium-raw" in names:
@@ -193,3 +200,18 @@ def test_clustering_scored_against_gold(scored):
     assert clustering["metrics"]["cluster-f1"]["score"] == pytest.approx(1.0)
     assert clustering["metrics"]["cluster-ari"]["score"] == pytest.approx(1.0)
     assert clustering["metrics"]["cluster-f1"]["ci"] is None
+
+
+def test_seed_corpus_matches_the_embedded_references(seed_run):
+    """Real ingest output against the shipped references: every reference finds its article text."""
+    settings = Settings.load(
+        overrides={"cache.enabled": False, "score.bootstrap_samples": 200, "score.apertium_baseline": False}
+    )
+    doc = score_run(seed_run, settings)
+    assert doc["references"]["source"] == "embedded"
+    lead = _system(doc["summaries"]["article"], "lead-3")
+    assert lead["n"] == doc["references"]["counts"]["summaries_article"] >= 5
+    assert lead["metrics"]["rougeL-fr"]["ci"] is not None  # n >= 5: an interval
+    matching = doc["translations"]["matching"]
+    assert set(matching) <= {"text", "fuzzy"}, matching  # never the index fallback on the seed corpus
+    assert sum(matching.values()) == doc["references"]["counts"]["translations"]
