@@ -81,6 +81,8 @@ def _producers(records: RunRecords) -> tuple[list[dict[str, Any]], list[str]]:
     groups: dict[tuple[str, ...], list[Provenance]] = defaultdict(list)
     outputs = [(f"{s.kind} summaries", s.provenance) for s in records.summaries]
     outputs += [(f"{t.kind} translations", t.provenance) for t in records.translations]
+    # Clusters carry the embedding model behind their semantic scores (when dedup records it).
+    outputs += [("event clusters", p) for c in records.clusters if (p := getattr(c, "provenance", None))]
     for output, p in outputs:
         key = (output, p.backend, p.model or "", p.revision or "", repr(sorted(p.params.items())))
         groups[key].append(p)

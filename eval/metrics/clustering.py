@@ -37,14 +37,22 @@ class ClusteringMetric(Metric):
         return item
 
     def aggregate(self, stats: Sequence[tuple[str, str, str]]) -> float:
-        from eval.clustering import adjusted_rand_index, pairwise_prf
+        from eval.clustering import adjusted_rand_index, pairwise_scores
 
-        pred = {name: p for name, p, _ in stats}
-        gold = {name: g for name, _, g in stats}
+        pred, gold = _labels(stats)
         if self.which == "ari":
             return float(adjusted_rand_index(pred, gold))
-        precision, recall, f1 = pairwise_prf(pred, gold)
-        return float({"precision": precision, "recall": recall, "f1": f1}[self.which])
+        return float(getattr(pairwise_scores(pred, gold), self.which))
+
+    def extra(self, stats: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+        from eval.clustering import pairwise_scores
+
+        scores = pairwise_scores(*_labels(stats))
+        return {
+            "predicted_pairs": scores.predicted_pairs,
+            "gold_pairs": scores.gold_pairs,
+            "true_pairs": scores.true_pairs,
+        }
 
     def item_score(self, stat: tuple[str, str, str]) -> float | None:
         return None  # a single article has no pairs
@@ -54,6 +62,10 @@ class ClusteringMetric(Metric):
 
     def versions(self) -> dict[str, str]:
         return {"french-news-pipeline": package_version("french-news-pipeline")}
+
+
+def _labels(stats: Sequence[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    return {name: p for name, p, _ in stats}, {name: g for name, _, g in stats}
 
 
 def clustering_metrics() -> list[ClusteringMetric]:
