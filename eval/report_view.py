@@ -233,7 +233,8 @@ def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, A
                     "signature": m["signature"],
                     "note": m["ci_note"],
                 }
-                for m in clustering["metrics"].values()
+                for key in ("cluster-precision", "cluster-recall", "cluster-f1", "cluster-ari")
+                if (m := clustering["metrics"].get(key))
             ],
             "not_in_gold": clustering.get("not_in_gold", []),
         }
