@@ -87,8 +87,8 @@ def _producers(records: RunRecords) -> tuple[list[dict[str, Any]], list[str]]:
         key = (output, p.backend, p.model or "", p.revision or "", repr(sorted(p.params.items())))
         groups[key].append(p)
     rows, warnings = [], []
-    for key in sorted(groups):
-        row = _provenance_row(key[0], groups[key][0], len(groups[key]))
+    for group in sorted(groups):
+        row = _provenance_row(group[0], groups[group][0], len(groups[group]))
         rows.append(row)
         if row["offline"]:
             model = f" ({row['model']})" if row["model"] != "–" else ""
@@ -115,7 +115,7 @@ def _stage_log(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
             continue
         # The score stage's notes are shown in full under "Scoring notes".
         notes = [] if name == "score" else [n for n in entry.get("notes") or [] if isinstance(n, str)]
-        counts = entry.get("counts") if isinstance(entry.get("counts"), dict) else {}
+        counts: dict[str, Any] = entry["counts"] if isinstance(entry.get("counts"), dict) else {}
         rows.append(
             {
                 "stage": name,

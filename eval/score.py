@@ -5,6 +5,24 @@
 translations, ...) is skipped with a note, never an error.  Every scored item
 keeps its hypothesis and reference texts, so the report can be regenerated
 from the run directory alone.
+
+Layout of ``scores.json`` (keys sorted; a section is ``null`` when it could not be scored):
+
+``references``
+    where the reference set came from, file hashes, counts, missing files
+``bootstrap``, ``versions``, ``notes``
+    the resampling settings, library versions, and what was skipped and why
+``summaries.article`` / ``summaries.event`` (French), ``summaries_en.*`` (English versions), ``translations``
+    ``metrics`` (key, label, short name), ``systems`` (each: name, role "system" or
+    "baseline", provenance, n, ``metrics[key]`` = {score, ci, ci_note, n, signature, items
+    (per-item scores), extra}, ``items`` (target, hypothesis, reference, ...)),
+    ``comparisons`` (paired bootstrap of every system against every baseline),
+    ``unmatched`` references; translations also have ``matching`` counts and
+    ``baselines_unavailable``
+``clustering``
+    n, precision/recall/F1/ARI (0-1), predicted and gold labels, best gold match per cluster
+``faithfulness``
+    per summary system: share of checked facts found in the sources, and the unsupported ones
 """
 
 from __future__ import annotations
@@ -300,12 +318,12 @@ def _translation_section(
         system = System(
             name, "system", "article translations in the run", _provenance_dict(translations[0].provenance)
         )
-        for ref in matched:
-            translation = by_target.get(ref["article_id"])
-            if translation is None or ref["matched_paragraph"] >= len(translation.paragraphs):
+        for item in matched:
+            translation = by_target.get(item["article_id"])
+            if translation is None or item["matched_paragraph"] >= len(translation.paragraphs):
                 continue
-            span = translation.paragraphs[ref["matched_paragraph"]]
-            system.items.append({**ref, "hypothesis": translation.text[span.start : span.end]})
+            span = translation.paragraphs[item["matched_paragraph"]]
+            system.items.append({**item, "hypothesis": translation.text[span.start : span.end]})
         systems.append(system)
 
     unavailable: dict[str, str] = {}

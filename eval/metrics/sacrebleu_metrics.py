@@ -78,7 +78,7 @@ class Bleu(_Sacrebleu):
 
     def item_score(self, stat: tuple[float, ...]) -> float:
         # One paragraph on its own: sentence BLEU needs effective order, or most are 0.
-        return float(self._sentence_bleu._compute_score_from_stats(list(stat)).score)
+        return float(self._sentence_bleu._compute_score_from_stats([int(x) for x in stat]).score)
 
     def options(self) -> dict[str, Any]:
         return {"tok": "13a", "smooth": "exp", "case": "mixed", "level": "corpus", "item-eff": True}
