@@ -480,6 +480,42 @@ def score_run(run: RunDir, settings: Settings | ScoreSettings | None = None) -> 
     return _finite(doc)
 
 
+def _cell(metric: dict[str, Any]) -> str:
+    if metric.get("score") is None:
+        return "–"
+    ci = metric.get("ci")
+    return f"{metric['score']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
+
+
+def headline_lines(doc: dict[str, Any]) -> list[str]:
+    """A few lines for the terminal: the main score of each system, and sacrebleu's signatures."""
+    lines = []
+    sections = [
+        ("article summaries", (doc.get("summaries") or {}).get("article"), "rougeL-fr"),
+        ("event summaries", (doc.get("summaries") or {}).get("event"), "rougeL-fr"),
+        ("translations", doc.get("translations"), "chrf"),
+        ("translations", doc.get("translations"), "bleu"),
+        ("faithfulness", doc.get("faithfulness"), "faithfulness"),
+    ]
+    for task, section, key in sections:
+        for system in (section or {}).get("systems", []):
+            metric = system["metrics"][key]
+            lines.append(f"{task}: {system['name']}: {metric['short']} {_cell(metric)} (n={metric['n']})")
+    translations = doc.get("translations") or {}
+    signatures = {
+        f"sacrebleu {m['key']}: {s['metrics'][m['key']]['extra']['sacrebleu_signature']}"
+        for s in translations.get("systems", [])
+        for m in translations.get("metrics", [])
+        if "sacrebleu_signature" in s["metrics"][m["key"]].get("extra", {})
+    }
+    lines += sorted(signatures)
+    clustering = doc.get("clustering")
+    if clustering:
+        f1, ari = clustering["metrics"]["cluster-f1"]["score"], clustering["metrics"]["cluster-ari"]["score"]
+        lines.append(f"event clusters: pairwise F1 {f1:.3f}, ARI {ari:.3f} (n={clustering['n']})")
+    return lines
+
+
 class ScoreStage(Stage):
     """Writes ``scores.json``: metrics, signatures, CIs, n and baselines for whatever the run holds."""
 
@@ -507,4 +543,4 @@ class ScoreStage(Stage):
             "translation_systems": len(doc["translations"]["systems"]) if doc["translations"] else 0,
             "clustered_articles": doc["clustering"]["n"] if doc["clustering"] else 0,
         }
-        return StageResult(counts=counts, notes=list(doc["notes"]))
+        return StageResult(counts=counts, notes=list(doc["notes"]) + headline_lines(doc))
