@@ -155,6 +155,9 @@ def test_score_stage_writes_strict_json(tmp_path, eval_settings):
         "min_n": 5,
     }
     assert result.counts["translation_systems"] >= 1
+    # The terminal gets each system's main score and sacrebleu's own signatures.
+    assert any(n.startswith("translations: neural:Helsinki-NLP/opus-mt-fr-en: chrF ") for n in result.notes)
+    assert any(n.startswith("sacrebleu bleu: nrefs:1|case:mixed|eff:no|tok:13a") for n in result.notes)
     # Scoring is deterministic.
     ScoreStage(eval_settings).run(run)
     assert run.file(SCORES).read_text(encoding="utf-8") == text
