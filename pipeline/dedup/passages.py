@@ -78,9 +78,7 @@ def article_units(article: Article, kind: str) -> Iterator[Unit]:
 
 def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> list[Passage]:
     """Group near-identical units of one kind (see the module docstring); groups of one are dropped."""
-    lsh = MinHashLSH(
-        threshold=settings.passage_threshold, num_perm=settings.num_perm, weights=_LSH_WEIGHTS
-    )
+    lsh = MinHashLSH(threshold=settings.passage_threshold, num_perm=settings.num_perm, weights=_LSH_WEIGHTS)
     groups: list[_Group] = []
     exact: dict[tuple[str, ...], tuple[int, float]] = {}  # content words -> (group, jaccard to leader)
     for unit in units:

@@ -45,15 +45,17 @@ def fold(text: str) -> str:
 
 
 @functools.cache
-def _stop_words() -> frozenset[str]:
-    return frozenset(fold(w) for w in STOP_WORDS)
+def stop_words() -> frozenset[str]:
+    # Also the pieces of elided or hyphenated stop words: "qu'" -> "qu", "celle-ci" -> "ci".
+    folded = {fold(w) for w in STOP_WORDS}
+    return frozenset(folded | {piece for w in folded for piece in _WORD.findall(w)})
 
 
 @functools.lru_cache(maxsize=1 << 20)
 def _fold_word(word: str) -> str | None:
     """Fold one token; ``None`` marks a stop word or a one-letter token (elided l’, d’, s’)."""
     folded = fold(word)
-    return None if len(folded) < 2 or folded in _stop_words() else folded
+    return None if len(folded) < 2 or folded in stop_words() else folded
 
 
 def words(text: str) -> list[str]:

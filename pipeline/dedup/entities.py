@@ -1,0 +1,105 @@
+"""Named-entity keys and entity overlap between articles.
+
+spaCy's small French model finds the names but labels them loosely (one city
+comes out PER in one article and LOC in the next) and picks up capitalised
+common nouns at the start of sentences.  Keys therefore ignore the label, are
+folded (case, accents, apostrophes), drop leading articles and titles, reduce a
+person to their surname ("Sarah Lamrani" and "Mme Lamrani" are one person), and
+skip one-word "entities" that the same article also uses as a lower-case word.
+
+>>> from pipeline.records import Entity
+>>> text = "Mme Sarah Lamrani a vu l'Agence. Selon Mme Lamrani, l'agence aide les États-Unis."
+>>> ents = [Entity("Sarah Lamrani", "PER", 4, 17), Entity("Agence", "ORG", 27, 33),
+...         Entity("Mme Lamrani", "PER", 41, 52), Entity("États-Unis", "LOC", 71, 81)]
+>>> sorted(entity_keys(ents, text))
+['etats unis', 'lamrani']
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from pipeline.dedup.shingles import stop_words, fold
+from pipeline.records import Entity
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# Leading words that are not part of the name: articles, elisions, titles.
+_LEADING = frozenset(
+    "l d le la les du des de un une au aux mme m mr mrs ms dr pr me mlle monsieur madame "
+    "president presidente ministre sa son ses".split()
+)
+# Pseudo-counts of documents that mention none of the corpus's entities: they keep
+# the IDF of a tiny corpus (two reports of one event) from calling every shared
+# name "common".  ~20 documents is a news day of a small outlet.
+BACKGROUND_DOCUMENTS = 20
+
+
+def entity_key(entity: Entity) -> str | None:
+    """The folded, label-free key of one entity (``None`` for an empty one).
+
+    >>> entity_key(Entity("Agence américaine du commerce", "ORG", 0, 29))
+    'agence americaine du commerce'
+    >>> entity_key(Entity("Gretchen Krantz Evans", "PER", 0, 21))
+    'evans'
+    """
+    tokens = _TOKEN.findall(fold(entity.text))
+    while tokens and tokens[0] in _LEADING:
+        tokens = tokens[1:]
+    if not tokens or (len(tokens) == 1 and len(tokens[0]) < 2):
+        return None
+    if entity.label == "PER" and len(tokens) > 1:
+        return tokens[-1]
+    return " ".join(tokens)
+
+
+def entity_keys(entities: Iterable[Entity], text: str) -> Counter[str]:
+    """Entity keys of an article with their mention counts.
+
+    A one-word entity is dropped when the article also writes that word in
+    lower case: it is a common noun that opened a sentence ("Agence", "Marché").
+    """
+    lower_words = {w for w in re.findall(r"[^\W\d_]+", text) if w.islower()}
+    lower_folded = {fold(w) for w in lower_words}
+    keys: Counter[str] = Counter()
+    for entity in entities:
+        key = entity_key(entity)
+        if key is None:
+            continue
+        if " " not in key and (key in lower_folded or key in stop_words()):
+            continue
+        keys[key] += 1
+    return keys
+
+
+def idf_weights(documents: Sequence[Iterable[str]]) -> dict[str, float]:
+    """BM25-style inverse document frequency of each key over ``documents``.
+
+    A key found in every document weighs little; the background pseudo-documents
+    keep weights meaningful when the corpus has only a handful of articles.
+
+    >>> w = idf_weights([{"maroc", "ustda"}, {"maroc", "ustda"}, {"maroc", "inde"}])
+    >>> w["inde"] > w["ustda"] > w["maroc"]
+    True
+    """
+    df: Counter[str] = Counter()
+    for keys in documents:
+        df.update(set(keys))
+    n = len(documents) + BACKGROUND_DOCUMENTS
+    return {key: math.log(1.0 + (n - count + 0.5) / (count + 0.5)) for key, count in df.items()}
+
+
+def weighted_jaccard(a: Iterable[str], b: Iterable[str], weights: Mapping[str, float]) -> float:
+    """IDF-weighted Jaccard overlap of two key sets (0 when either is empty).
+
+    >>> weighted_jaccard({"x", "y"}, {"y", "z"}, {"x": 1.0, "y": 2.0, "z": 1.0})
+    0.5
+    """
+    sa, sb = set(a), set(b)
+    if not sa or not sb:
+        return 0.0
+    shared = sum(weights.get(k, 1.0) for k in sa & sb)
+    union = sum(weights.get(k, 1.0) for k in sa | sb)
+    return shared / union if union else 0.0
