@@ -22,15 +22,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from pipeline.dedup.shingles import stop_words, fold
+from pipeline.dedup.shingles import fold, stop_words
 from pipeline.records import Entity
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Leading words that are not part of the name: articles, elisions, titles.
-_LEADING = frozenset(
-    "l d le la les du des de un une au aux mme m mr mrs ms dr pr me mlle monsieur madame "
-    "president presidente ministre sa son ses".split()
-)
+_ARTICLES = ("l", "d", "le", "la", "les", "du", "des", "de", "un", "une", "au", "aux", "sa", "son", "ses")
+_TITLES = ("mme", "m", "mr", "mrs", "ms", "dr", "pr", "me", "mlle", "monsieur", "madame", "president", "ministre")
+_LEADING = frozenset(_ARTICLES + _TITLES)
 # Pseudo-counts of documents that mention none of the corpus's entities: they keep
 # the IDF of a tiny corpus (two reports of one event) from calling every shared
 # name "common".  ~20 documents is a news day of a small outlet.
