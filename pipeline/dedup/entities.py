@@ -28,7 +28,7 @@ from pipeline.records import Entity
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # Leading words that are not part of the name: articles, elisions, titles.
 _ARTICLES = ("l", "d", "le", "la", "les", "du", "des", "de", "un", "une", "au", "aux", "sa", "son", "ses")
-_TITLES = ("mme", "m", "mr", "mrs", "ms", "dr", "pr", "me", "mlle", "monsieur", "madame", "president", "ministre")
+_TITLES = ("mme", "m", "mr", "mrs", "ms", "dr", "pr", "me", "mlle", "monsieur", "madame", "president")
 _LEADING = frozenset(_ARTICLES + _TITLES)
 # Pseudo-counts of documents that mention none of the corpus's entities: they keep
 # the IDF of a tiny corpus (two reports of one event) from calling every shared
