@@ -7,9 +7,10 @@ are compared; :func:`align` says which items were left out.
 Pairwise scores count pairs of items: a pair is *predicted* when the system
 puts both items in one cluster and *gold* when the reference does.
 Precision = |predicted ∩ gold| / |predicted|, recall = |predicted ∩ gold| / |gold|.
-With no predicted pair (or no gold pair) the matching score is 1.0 when the
-other side has none either (nothing to find, nothing wrongly found) and 0.0
-otherwise.
+With no predicted pair, precision is 1.0 (no wrong link was made); with no gold
+pair, recall is 1.0 (nothing was missed).  So all-singletons against a gold
+with pairs scores P=1, R=0, F1=0, and one big cluster against gold singletons
+P=0, R=1, F1=0.
 
 >>> gold = {"a": 1, "b": 1, "c": 2}
 >>> pairwise_scores({"a": "x", "b": "x", "c": "y"}, gold)
@@ -81,8 +82,8 @@ def pairwise_scores(predicted: Labels, gold: Labels) -> PairwiseScores:
     predicted_pairs = _same_cluster_pairs(pred)
     gold_pairs = _same_cluster_pairs(true)
     true_pairs = _same_cluster_pairs(zip(pred, true, strict=True))  # same cluster on both sides
-    precision = true_pairs / predicted_pairs if predicted_pairs else float(gold_pairs == 0)
-    recall = true_pairs / gold_pairs if gold_pairs else float(predicted_pairs == 0)
+    precision = true_pairs / predicted_pairs if predicted_pairs else 1.0
+    recall = true_pairs / gold_pairs if gold_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return PairwiseScores(precision, recall, f1, predicted_pairs, gold_pairs, true_pairs)
 

@@ -53,14 +53,14 @@ class DedupSettings:
     # candidates; reports of one event share far more than 15% of their names.
     blocking_threshold: float = 0.15
     # Pair score = weighted mean of semantic (rescaled cosine), entity overlap and
-    # date compatibility.  Dates weigh 0.3: agreeing dates alone (0.3) never reach
-    # the threshold, since a news day holds many events; a near-identical text
-    # with unknown dates does (0.45 + 0.15).  Re-tune floor and weights together
-    # when changing the embedding model: its cosine scale changes.
+    # date compatibility.  Agreeing dates alone (0.25) never reach the threshold,
+    # since a news day holds many events; neither do a near-identical text with
+    # unknown dates and no common name (0.45 + 0.125).  Re-tune floor and weights
+    # together when changing the embedding model: its cosine scale changes.
     semantic_floor: float = 0.5  # MiniLM cosine of unrelated French news of one beat sits near 0.5-0.65
     semantic_weight: float = 0.45
-    entity_weight: float = 0.25
-    date_weight: float = 0.3
+    entity_weight: float = 0.3
+    date_weight: float = 0.25
     event_threshold: float = 0.45  # combined score needed to link two articles
     max_date_gap_days: int = 7  # publication dates further apart veto a link
 

@@ -34,6 +34,9 @@ _LEADING = frozenset(_ARTICLES + _TITLES)
 # the IDF of a tiny corpus (two reports of one event) from calling every shared
 # name "common".  ~20 documents is a news day of a small outlet.
 BACKGROUND_DOCUMENTS = 20
+# Added to the smaller entity mass in :func:`weighted_overlap`: about one rare
+# name's weight, so that sharing a single rare name is not full agreement.
+PRIOR_MASS = 3.0
 
 
 def entity_key(entity: Entity) -> str | None:
@@ -90,15 +93,24 @@ def idf_weights(documents: Sequence[Iterable[str]]) -> dict[str, float]:
     return {key: math.log(1.0 + (n - count + 0.5) / (count + 0.5)) for key, count in df.items()}
 
 
-def weighted_jaccard(a: Iterable[str], b: Iterable[str], weights: Mapping[str, float]) -> float:
-    """IDF-weighted Jaccard overlap of two key sets (0 when either is empty).
+def weighted_overlap(a: Iterable[str], b: Iterable[str], weights: Mapping[str, float]) -> float:
+    """How much of the smaller article's (IDF-weighted) entities the other one also names.
 
-    >>> weighted_jaccard({"x", "y"}, {"y", "z"}, {"x": 1.0, "y": 2.0, "z": 1.0})
-    0.5
+    A short report names a subset of what a long one names, so the shared mass is
+    divided by the *smaller* article's mass (overlap coefficient), not by the
+    union (Jaccard), which would punish length.  :data:`PRIOR_MASS` is added to
+    that denominator so that an article naming one or two common entities does
+    not "contain" every other article.
+
+    >>> w = {"lamrani": 3.0, "ustda": 3.0, "austin": 3.0, "maroc": 1.0, "inde": 3.0}
+    >>> round(weighted_overlap({"lamrani", "ustda", "austin", "maroc"}, {"lamrani", "ustda", "maroc"}, w), 2)
+    0.7
+    >>> round(weighted_overlap({"maroc"}, {"maroc", "inde"}, w), 2)
+    0.25
     """
     sa, sb = set(a), set(b)
     if not sa or not sb:
         return 0.0
     shared = sum(weights.get(k, 1.0) for k in sa & sb)
-    union = sum(weights.get(k, 1.0) for k in sa | sb)
-    return shared / union if union else 0.0
+    smaller = min(sum(weights.get(k, 1.0) for k in sa), sum(weights.get(k, 1.0) for k in sb))
+    return shared / (smaller + PRIOR_MASS)

@@ -31,7 +31,7 @@ import numpy as np
 from datasketch import MinHashLSH
 
 from pipeline.dedup.dates import DateEvidence, date_compatibility
-from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_jaccard
+from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
 from pipeline.dedup.shingles import content_words, signature
 from pipeline.records import Article, Cluster, PairLink
 from pipeline.settings import DedupSettings
@@ -156,7 +156,7 @@ class PairScorer:
         s = self.settings
         a, b = self.profiles[key[0]], self.profiles[key[1]]
         semantic = self.semantic(*key)
-        entities = weighted_jaccard(a.entities, b.entities, self.idf)
+        entities = weighted_overlap(a.entities, b.entities, self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
         # Raw cosines of unrelated news in one language sit well above 0: rescale
         # so that `semantic_floor` counts as no similarity at all.
