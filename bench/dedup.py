@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -59,10 +60,57 @@ from eval.clustering import adjusted_rand_index, pairwise_scores  # noqa: E402
 from pipeline.records import Article, DateInfo, Entity, Paragraph, Sentence  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
-MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 KEEP = {"Maroc", "États-Unis", "Etats-Unis", "Royaume", "Washington"}  # the shared country context
-FIRST = "Karim Nadia Youssef Salma Omar Leila Mehdi Samira Hicham Imane Rachid Zineb Amine Fatima".split()
-SYL = "ben al ou ma ra ki zi la mo ha da ne ri sa to fa lu bi".split()
+FIRST = [
+    "Karim",
+    "Nadia",
+    "Youssef",
+    "Salma",
+    "Omar",
+    "Leila",
+    "Mehdi",
+    "Samira",
+    "Hicham",
+    "Imane",
+    "Rachid",
+    "Zineb",
+    "Amine",
+    "Fatima",
+]
+SYL = [
+    "ben",
+    "al",
+    "ou",
+    "ma",
+    "ra",
+    "ki",
+    "zi",
+    "la",
+    "mo",
+    "ha",
+    "da",
+    "ne",
+    "ri",
+    "sa",
+    "to",
+    "fa",
+    "lu",
+    "bi",
+]
 ORG_HEAD = ["Agence", "Office", "Fédération", "Conseil", "Institut", "Fonds", "Groupe"]
 ORG_TAIL = ["du numérique", "des données", "de l'innovation", "des télécoms", "de l'énergie", "du commerce"]
 _DATE_RE = re.compile(
@@ -102,7 +150,7 @@ def seed_pool() -> SeedPool:
             words = s.split()
             if len(words) >= 8:
                 starts.append(words[0])
-                for x, y in zip(words, words[1:], strict=False):
+                for x, y in itertools.pairwise(words):
                     bigrams[x].append(y)
     return SeedPool(paragraphs, names, dict(bigrams), starts)
 
@@ -206,7 +254,11 @@ def make_article(rng: random.Random, event: Event, index: int, pool: SeedPool) -
         for m in _names_pattern(event).finditer(text)
     ]
     published = event.date + dt.timedelta(days=rng.randint(0, 3))
-    date = None if rng.random() < 0.2 else DateInfo(published.isoformat(), published.isoformat(), "day", "metadata")
+    date = (
+        None
+        if rng.random() < 0.2
+        else DateInfo(published.isoformat(), published.isoformat(), "day", "metadata")
+    )
     return Article(
         id=f"syn{index:06d}",
         name=f"syn{index:06d}",
@@ -260,7 +312,7 @@ def synthetic_corpus(n_articles: int, seed: int = 0) -> tuple[list[Article], dic
 def static_minilm_dir(dest: Path) -> Path:
     """MiniLM's word-piece embedding matrix as a StaticEmbedding model, saved under ``dest``."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import StaticEmbedding
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
     from pipeline.dedup.embeddings import load_embedder
 
@@ -304,7 +356,9 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
     by_event = defaultdict(list)
     for a, label in gold.items():
         by_event[label].append(a)
-    gold_pairs = [frozenset((x, y)) for ms in by_event.values() for i, x in enumerate(ms) for y in ms[i + 1 :]]
+    gold_pairs = [
+        frozenset((x, y)) for ms in by_event.values() for i, x in enumerate(ms) for y in ms[i + 1 :]
+    ]
     return {
         "size": size,
         "events": len(by_event),
@@ -358,11 +412,15 @@ def main() -> None:
             f"{r['peak_rss_mb']:>8} {r['precision']:>6} {r['recall']:>6} {r['f1']:>6} {r['ari']:>6} "
             f"{r['gold_pairs_scored']:>7}"
         )
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
+
+        def ratio(key: str, a: dict = a, b: dict = b) -> str:
+            return f"x{b[key] / max(a[key], 1e-9):.1f}"
+
         print(
-            f"{b['size'] // a['size']}x articles ({a['size']} -> {b['size']}): stage time x"
-            f"{b['stage_s'] / max(a['stage_s'], 1e-9):.1f}, passages x{b['passages_s'] / max(a['passages_s'], 1e-9):.1f}, "
-            f"events x{b['events_s'] / max(a['events_s'], 1e-9):.1f}"
+            f"{b['size'] // a['size']}x articles ({a['size']} -> {b['size']}): stage time "
+            f"{ratio('stage_s')}, passages {ratio('passages_s')}, embeddings {ratio('embed_s')}, "
+            f"events {ratio('events_s')}"
         )
 
 

@@ -52,6 +52,9 @@ class DedupSettings:
     # Blocking LSH threshold on entity+keyword sets: low, because it only proposes
     # candidates; reports of one event share far more than 15% of their names.
     blocking_threshold: float = 0.15
+    # At most this many candidates per article (the closest by MinHash): keeps the
+    # pair count linear in the corpus; bigger events still join through linkage.
+    max_candidates: int = 30
     # Pair score = weighted mean of semantic (rescaled cosine), entity overlap and
     # date compatibility.  Agreeing dates alone (0.25) never reach the threshold,
     # since a news day holds many events; neither do a near-identical text with

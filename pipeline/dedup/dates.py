@@ -115,13 +115,24 @@ def _same_day(a: Day, b: Day) -> bool:
     return a[1:] == b[1:] and (a[0] is None or b[0] is None or a[0] == b[0])
 
 
+def _days_apart(a: Day, b: Day) -> int:
+    """Days between two named days; a missing year is taken as the other's (or a leap year)."""
+    year_a = a[0] or b[0] or 2000
+    year_b = b[0] or a[0] or 2000
+    try:
+        return abs((dt.date(year_a, a[1], a[2]) - dt.date(year_b, b[1], b[2])).days)
+    except ValueError:  # 29 February borrowed into a common year
+        return abs((dt.date(2000, a[1], a[2]) - dt.date(2000, b[1], b[2])).days)
+
+
 def date_compatibility(a: DateEvidence, b: DateEvidence, max_gap_days: int) -> tuple[float, bool]:
     """``(score, veto)``: how well the two articles' dates agree.
 
     - publication dates further apart than ``max_gap_days``: score 0 and veto;
       otherwise 1 at the same date, falling to 0.5 at the largest allowed gap;
     - mentioned days: 1 when the articles name a common day, 0 when both name
-      days and none is common;
+      days and none is common, and a veto when all their days are more than
+      ``max_gap_days`` apart (two dated events, not one);
     - the days one article names against the other's publication date: 1 when
       one of them falls within ``max_gap_days`` of it, 0 otherwise.
 
@@ -135,6 +146,8 @@ def date_compatibility(a: DateEvidence, b: DateEvidence, max_gap_days: int) -> t
     >>> date_compatibility(y, z, 7)
     (0.0, True)
     >>> date_compatibility(x, z, 7)
+    (0.0, True)
+    >>> date_compatibility(x, DateEvidence.of("le 23 février 2024", None), 7)
     (0.0, False)
     """
     signals: list[float] = []
@@ -144,7 +157,12 @@ def date_compatibility(a: DateEvidence, b: DateEvidence, max_gap_days: int) -> t
             return 0.0, True
         signals.append(1.0 - 0.5 * gap / max(max_gap_days, 1))
     if a.days and b.days:
-        signals.append(1.0 if any(_same_day(x, y) for x in a.days for y in b.days) else 0.0)
+        if any(_same_day(x, y) for x in a.days for y in b.days):
+            signals.append(1.0)
+        elif min(_days_apart(x, y) for x in a.days for y in b.days) > max_gap_days:
+            return 0.0, True  # every day one names is far from every day the other names
+        else:
+            signals.append(0.0)
     for named, other in ((a, b), (b, a)):
         dated = named.dated_days()
         if dated and other.published and not (a.days and b.days):

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from pipeline.dedup.shingles import fold, stop_words
+from pipeline.dedup.shingles import fold, fold_word, stop_words
 from pipeline.records import Entity
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -63,8 +63,7 @@ def entity_keys(entities: Iterable[Entity], text: str) -> Counter[str]:
     A one-word entity is dropped when the article also writes that word in
     lower case: it is a common noun that opened a sentence ("Agence", "Marché").
     """
-    lower_words = {w for w in re.findall(r"[^\W\d_]+", text) if w.islower()}
-    lower_folded = {fold(w) for w in lower_words}
+    lower_folded = {fold_word(w) for w in set(re.findall(r"[^\W\d_]+", text)) if w.islower()}
     keys: Counter[str] = Counter()
     for entity in entities:
         key = entity_key(entity)

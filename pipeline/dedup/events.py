@@ -70,9 +70,13 @@ def _blocking_df(bags: Sequence[Iterable[str]]) -> Counter[str]:
 
 
 def _can_block(df: int, n: int) -> bool:
-    """Only items that another article also has can propose a pair; items in most
-    of a large corpus (the country, the beat) propose too many."""
-    return 2 <= df <= max(0.5 * n, 10)
+    """Whether a key or word with document frequency ``df`` may propose pairs.
+
+    Only an item that another article also has can propose a pair; an item in
+    more than ~√n articles names a country or a beat, not one event, and would
+    make every article a candidate of every other (quadratic work).
+    """
+    return 2 <= df <= max(10.0, math.sqrt(n))
 
 
 def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list[ArticleProfile]:
@@ -124,12 +128,14 @@ def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings)
         if minhash is not None:
             lsh.insert(index, minhash, check_duplication=False)
     pairs: set[tuple[int, int]] = set()
+    limit = settings.max_candidates
     for index, minhash in enumerate(signatures):
         if minhash is None:
             continue
-        for other in lsh.query(minhash):
-            if other != index:
-                pairs.add((min(index, other), max(index, other)))
+        found = [other for other in lsh.query(minhash) if other != index]
+        if len(found) > limit:  # keep the closest: bounds the work per article
+            found = heapq.nlargest(limit, found, key=lambda o: (minhash.jaccard(signatures[o]), -o))
+        pairs.update((min(index, other), max(index, other)) for other in found)
     return pairs
 
 

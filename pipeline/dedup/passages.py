@@ -24,10 +24,9 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from datasketch import MinHashLSH
 
-from pipeline.dedup.shingles import content_words, hashed_set, jaccard, shingles, signature, words
+from pipeline.dedup.shingles import content_words, jaccard, shingles, signature, words
 from pipeline.records import Article, Occurrence, Passage
 from pipeline.settings import DedupSettings
 
@@ -49,7 +48,7 @@ class Unit:
 
 @dataclass
 class _Group:
-    leader: np.ndarray  # hashed shingle set of the first occurrence
+    leader: frozenset[str]  # shingle set of the first occurrence
     occurrences: list[Occurrence] = field(default_factory=list)
     min_jaccard: float = 1.0
     text: str = ""
@@ -82,9 +81,10 @@ def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> li
     groups: list[_Group] = []
     exact: dict[tuple[str, ...], tuple[int, float]] = {}  # content words -> (group, jaccard to leader)
     for unit in units:
-        if len(words(unit.text)) < settings.passage_min_words:
+        all_words = words(unit.text)
+        if len(all_words) < settings.passage_min_words:
             continue
-        tokens = content_words(unit.text)
+        tokens = content_words(all_words)
         if not tokens:
             continue
         occurrence = Occurrence(unit.article_id, unit.start, unit.end)
@@ -92,12 +92,11 @@ def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> li
         if key in exact:
             groups[exact[key][0]].occurrences.append(occurrence)
             continue
-        shingle_set = shingles(tokens, settings.shingle_words)
-        hashed = hashed_set(shingle_set)
+        shingle_set = frozenset(shingles(tokens, settings.shingle_words))
         minhash = signature(shingle_set, settings.num_perm)
         best, best_sim = -1, -1.0
         for gid in lsh.query(minhash):
-            sim = jaccard(hashed, groups[gid].leader)
+            sim = jaccard(shingle_set, groups[gid].leader)
             if sim > best_sim or (sim == best_sim and gid < best):
                 best, best_sim = gid, sim
         if best >= 0 and best_sim >= settings.passage_threshold:
@@ -107,7 +106,7 @@ def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> li
             exact[key] = (best, best_sim)
             continue
         gid = len(groups)
-        groups.append(_Group(leader=hashed, occurrences=[occurrence], text=unit.text))
+        groups.append(_Group(leader=shingle_set, occurrences=[occurrence], text=unit.text))
         lsh.insert(gid, minhash, check_duplication=False)
         exact[key] = (gid, 1.0)
     return [_to_passage(kind, g) for g in groups if len(g.occurrences) > 1]

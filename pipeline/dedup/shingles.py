@@ -24,7 +24,6 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 
-import numpy as np
 from datasketch import LeanMinHash, MinHash
 from spacy.lang.fr.stop_words import STOP_WORDS
 
@@ -51,8 +50,12 @@ def stop_words() -> frozenset[str]:
     return frozenset(folded | {piece for w in folded for piece in _WORD.findall(w)})
 
 
+# Folding token by token through a cache is much faster than folding whole texts.
+fold_word = functools.lru_cache(maxsize=1 << 20)(fold)
+
+
 @functools.lru_cache(maxsize=1 << 20)
-def _fold_word(word: str) -> str | None:
+def _content_form(word: str) -> str | None:
     """Fold one token; ``None`` marks a stop word or a one-letter token (elided l’, d’, s’)."""
     folded = fold(word)
     return None if len(folded) < 2 or folded in stop_words() else folded
@@ -63,10 +66,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text))
 
 
-def content_words(text: str) -> list[str]:
-    """Folded word tokens minus French stop words and one-letter tokens."""
-    # Folding token by token through a cache is much faster than folding the text.
-    folded = (_fold_word(w) for w in words(text))
+def content_words(text: str | list[str]) -> list[str]:
+    """Folded word tokens minus French stop words and one-letter tokens.
+
+    Accepts a text or the list :func:`words` already made of it.
+    """
+    tokens = words(text) if isinstance(text, str) else text
+    folded = (_content_form(w) for w in tokens)
     return [w for w in folded if w is not None]
 
 
@@ -106,18 +112,13 @@ def signature(shingle_set: Iterable[str], num_perm: int = 64) -> LeanMinHash:
     return LeanMinHash(minhash)
 
 
-def hashed_set(shingle_set: Iterable[str]) -> np.ndarray:
-    """The shingle set as a sorted array of 32-bit hashes: a compact form for exact Jaccard."""
-    return np.unique(np.fromiter((token_hash(s) for s in shingle_set), dtype=np.uint32))
+def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+    """Exact Jaccard similarity of two shingle sets (1.0 for two empty sets).
 
-
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Exact Jaccard similarity of two :func:`hashed_set` arrays.
-
-    >>> jaccard(hashed_set({"a", "b", "c"}), hashed_set({"b", "c", "d"}))
+    >>> jaccard({"a", "b", "c"}, {"b", "c", "d"})
     0.5
     """
-    if a.size == 0 and b.size == 0:
+    if not a and not b:
         return 1.0
-    inter = np.intersect1d(a, b, assume_unique=True).size
-    return inter / (a.size + b.size - inter)
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
