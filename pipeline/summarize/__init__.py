@@ -1,0 +1,1 @@
+"""Summarise stage (per-article and per-event French summaries)."""
