@@ -51,7 +51,7 @@ class RunDir:
     def exists(self, name: str) -> bool:
         return self.file(name).is_file()
 
-    def ensure(self) -> "RunDir":
+    def ensure(self) -> RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         return self
 
