@@ -21,11 +21,34 @@ import re
 from spacy.tokens import Doc, Span, Token
 
 REPORTING_VERBS = frozenset(
-    "déclarer affirmer souligner ajouter indiquer expliquer préciser relever noter estimer assurer "
-    "rappeler annoncer dire confier insister poursuivre conclure observer signaler marteler "
-    "faire_savoir commenter détailler".split()
+    [
+        "déclarer",
+        "affirmer",
+        "souligner",
+        "ajouter",
+        "indiquer",
+        "expliquer",
+        "préciser",
+        "relever",
+        "noter",
+        "estimer",
+        "assurer",
+        "rappeler",
+        "annoncer",
+        "dire",
+        "confier",
+        "insister",
+        "poursuivre",
+        "conclure",
+        "observer",
+        "signaler",
+        "marteler",
+        "faire_savoir",
+        "commenter",
+        "détailler",
+    ]
 )
-QUOTES = "«»“”\""
+QUOTES = '«»“”"'
 MAX_PARENTHETICAL_TOKENS = 8
 MAX_INCISE_TOKENS = 15
 MIN_KEPT_WORDS = 5
@@ -158,6 +181,6 @@ def _tidy(text: str) -> str:
     text = text.lstrip(" ,;:")
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
-    if text and text[-1] not in ".!?»\"":
+    if text and text[-1] not in '.!?»"':
         text += "."
     return text

@@ -32,17 +32,21 @@ from pipeline.records import Article, Occurrence
 from pipeline.summarize.compress import compress as compress_sentence
 from pipeline.summarize.faithfulness import fold
 
-SENTENCE_END = tuple(".!?»\"”…)")
+SENTENCE_END = tuple('.!?»"”…)')
 MIN_CANDIDATE_WORDS = 6
 _FOLDED_STOP_WORDS = sorted({fold(w) for w in STOP_WORDS})
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How relevance mixes the three signals (each scaled to [0, 1] first)."""
+    """How relevance mixes the three signals (each scaled to [0, 1] first).
 
-    centrality: float = 0.4
-    position: float = 0.4
+    News put their essentials first, so position dominates; centrality and entity
+    coverage decide among the early sentences and find late ones that matter.
+    """
+
+    centrality: float = 0.2
+    position: float = 0.6
     entities: float = 0.2
 
 
@@ -220,7 +224,6 @@ class OfflineSummarizer:
     def select(self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray) -> list[int]:
         """MMR under a word budget; near-duplicates of a picked sentence are never picked."""
         budget = self.target_words
-        slack = max(8, budget // 5)
         chosen: list[int] = []
         used = 0
         while True:
@@ -228,7 +231,8 @@ class OfflineSummarizer:
             for k, c in enumerate(candidates):
                 if k in chosen:
                     continue
-                if chosen and used + c.words > budget + slack:
+                # A sentence is added only if it brings the length closer to the target.
+                if chosen and abs(used + c.words - budget) >= abs(used - budget):
                     continue
                 if any(self._is_duplicate(k, j, candidates, similarity) for j in chosen):
                     continue
