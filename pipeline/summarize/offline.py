@@ -34,7 +34,8 @@ from pipeline.summarize.faithfulness import fold
 
 SENTENCE_END = tuple('.!?»"”…)')
 MIN_CANDIDATE_WORDS = 6
-_FOLDED_STOP_WORDS = sorted({fold(w) for w in STOP_WORDS})
+# Stop words as the TF-IDF tokenizer sees them (folded, split on apostrophes and hyphens).
+_FOLDED_STOP_WORDS = sorted({t for w in STOP_WORDS for t in re.findall(r"\w\w+", fold(w))})
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,10 @@ class OfflineSummarizer:
                 raw.append((a_rank, article, index))
         texts = [a.text[a.sentences[i].start : a.sentences[i].end].strip() for _, a, i in raw]
         docs = list(self.nlp.pipe(texts))
-        keep = [self._is_candidate(doc) for doc in docs]
+        keep = [
+            self._is_candidate(doc) and _starts_cleanly(a, i)
+            for doc, (_, a, i) in zip(docs, raw, strict=True)
+        ]
         if not any(keep):  # texts without punctuation: take what has a few words
             keep = [count_words(t) >= 3 for t in texts]
         out: list[Candidate] = []
@@ -254,6 +258,17 @@ class OfflineSummarizer:
         if not x or not y:
             return False
         return len(x & y) / min(len(x), len(y)) >= self.duplicate_containment
+
+
+def _starts_cleanly(article: Article, index: int) -> bool:
+    """Whether sentence ``index`` really starts a sentence: it opens its paragraph or follows
+    one that ended.  Segmentation leaves fragments after a lone "«" or an unpunctuated line."""
+    if index == 0:
+        return True
+    prev, cur = article.sentences[index - 1], article.sentences[index]
+    if prev.paragraph != cur.paragraph:
+        return True
+    return article.text[prev.start : prev.end].rstrip().endswith(SENTENCE_END)
 
 
 def textrank(similarity: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:
