@@ -174,3 +174,13 @@ def test_forcing_neural_without_the_model_is_an_error(seed_run, settings):
     config = settings.replace({"summarize.backend": "neural", "summarize.model": "barthez-orangesum"})
     with pytest.raises(ModelMissingError):
         SummarizeStage(config).run(seed_run)
+
+
+def test_auto_uses_a_neural_model_that_loads(tiny_dir, settings):
+    from pipeline.summarize import NeuralBackend, choose_backend
+
+    notes: list[str] = []
+    config = settings.replace({"summarize.model": str(tiny_dir)}).summarize
+    assert config.backend == "auto"
+    backend = choose_backend(config, notes)
+    assert isinstance(backend, NeuralBackend) and notes == []

@@ -6,7 +6,9 @@ them offline, and prints ROUGE-1/2/L F1 (mean over references) of
 * ``offline``: :class:`~pipeline.summarize.offline.OfflineSummarizer`;
 * ``lead-3``: the first three sentences as segmented by ingest;
 * ``lead-3-clean``: the first three sentences that pass the offline candidate
-  filter (no headings or bylines), a stronger baseline.
+  filter (no headings or bylines), a stronger baseline;
+* ``lead-words``: leading sentences up to the summariser's target length, the
+  length-matched lead baseline (lead-3 is about twice as long as a summary).
 
 ROUGE uses ``rouge-score`` with a tokenizer that keeps accented letters (its
 default one drops every non-ASCII letter, which ruins French).
@@ -61,6 +63,22 @@ def lead(article: Article, n: int = 3) -> str:
     return " ".join(article.sentence_texts()[:n])
 
 
+def lead_words(article: Article, target_words: int) -> str:
+    """Leading sentences, added while each brings the length closer to ``target_words``:
+    the lead baseline at the offline summariser's own length."""
+    from pipeline.summarize.offline import count_words
+
+    picked: list[str] = []
+    used = 0
+    for sentence in article.sentence_texts():
+        n = count_words(sentence)
+        if picked and abs(used + n - target_words) >= abs(used - target_words):
+            break
+        picked.append(sentence)
+        used += n
+    return " ".join(picked)
+
+
 def load_references(path: str | Path) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -80,10 +98,11 @@ def compare(
     for name, summaries in systems.items():
         out[name] = {}
         for kind in ("article", "event"):
-            pairs = [(r["fr"], summaries[r["target"]]) for r in references if r["kind"] == kind]
+            pairs = [(r["fr"], summaries.get(r["target"])) for r in references if r["kind"] == kind]
             pairs = [(ref, sys_) for ref, sys_ in pairs if sys_ is not None]
             if pairs:
-                out[name][kind] = {**mean_rouge(pairs), "n": float(len(pairs))}
+                words = sum(len(re.findall(r"\w+", s)) for _, s in pairs) / len(pairs)
+                out[name][kind] = {**mean_rouge(pairs), "n": float(len(pairs)), "words": words}
     return out
 
 
@@ -107,12 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     references = load_references(args.references)
 
     summarizer, notes = build_offline(settings.summarize)
-    systems: dict[str, dict[str, str]] = {"offline": {}, "lead-3": {}, "lead-3-clean": {}}
+    systems: dict[str, dict[str, str]] = {"offline": {}, "lead-3": {}, "lead-3-clean": {}, "lead-words": {}}
+    target = settings.summarize.target_words
     for a in articles:
         systems["offline"][a.name] = " ".join(e.text for e in summarizer.summarize_article(a))
         systems["lead-3"][a.name] = lead(a)
         clean = [c.original for c in summarizer.candidates([a]) if c.rank < 3]
         systems["lead-3-clean"][a.name] = " ".join(clean)
+        systems["lead-words"][a.name] = lead_words(a, target)
     for ref in references:
         if ref["kind"] != "event":
             continue
@@ -122,17 +143,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         extracts = summarizer.summarize_many(members)
         systems["offline"][ref["target"]] = " ".join(e.text for e in extracts)
         systems["lead-3"][ref["target"]] = lead(members[0])
+        systems["lead-words"][ref["target"]] = lead_words(members[0], target)
         systems["lead-3-clean"][ref["target"]] = " ".join(
             c.original for c in summarizer.candidates(members[:1]) if c.rank < 3
         )
     results = compare(articles, references, systems)
     for line in notes:
         print(f"NOTE: {line}", file=sys.stderr)
-    print(f"{'system':14} {'kind':8} {'n':>3} " + " ".join(f"{k:>7}" for k in ROUGE_TYPES))
+    print(f"{'system':14} {'kind':8} {'n':>3} {'words':>5} " + " ".join(f"{k:>7}" for k in ROUGE_TYPES))
     for name, kinds in results.items():
         for kind, scores in kinds.items():
             row = " ".join(f"{100 * scores[k]:7.2f}" for k in ROUGE_TYPES)
-            print(f"{name:14} {kind:8} {int(scores['n']):3d} {row}")
+            print(f"{name:14} {kind:8} {int(scores['n']):3d} {scores['words']:5.0f} {row}")
     if args.show:
         for target, text in systems["offline"].items():
             print(f"\n[{target}] {text}  ({len(fold(text).split())} words)")

@@ -95,11 +95,12 @@ class OfflineSummarizer:
         encode: Callable[[list[str]], np.ndarray] | None = None,
         *,
         target_words: int = 60,
-        mmr_lambda: float = 0.7,
-        compress: bool = True,
+        mmr_lambda: float = 0.6,
+        compress: bool = False,
         weights: Weights = Weights(),
         duplicate_similarity: float = 0.75,
         duplicate_containment: float = 0.7,
+        embedding_weight: float = 0.5,
     ):
         self.nlp = nlp
         self.encode = encode
@@ -109,6 +110,7 @@ class OfflineSummarizer:
         self.weights = weights
         self.duplicate_similarity = duplicate_similarity
         self.duplicate_containment = duplicate_containment
+        self.embedding_weight = embedding_weight
 
     def params(self) -> dict[str, object]:
         return {
@@ -119,6 +121,7 @@ class OfflineSummarizer:
             "duplicate_similarity": self.duplicate_similarity,
             "duplicate_containment": self.duplicate_containment,
             "similarity": "embedding+tfidf" if self.encode else "tfidf",
+            "embedding_weight": self.embedding_weight if self.encode else 0.0,
         }
 
     # --- public entry points ---------------------------------------------
@@ -209,7 +212,8 @@ class OfflineSummarizer:
         sims = _tfidf_similarity(texts)
         if self.encode is not None:
             vectors = self.encode(texts)
-            sims = (sims + np.clip(vectors @ vectors.T, 0.0, 1.0)) / 2.0
+            w = self.embedding_weight
+            sims = (1.0 - w) * sims + w * np.clip(vectors @ vectors.T, 0.0, 1.0)
         np.fill_diagonal(sims, 1.0)
         return sims
 
