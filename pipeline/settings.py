@@ -75,6 +75,7 @@ class ScoreSettings:
     references: str = ""  # empty = the embedded corpus/references
     bootstrap_samples: int = 1000
     seed: int = 12345
+    apertium_baseline: bool = True  # score raw Apertium next to the translations (needs Apertium)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,17 @@ Decisions live in one module each: ``readers`` (formats, discovery), ``decoding`
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.metadata
+import json
 import os
 import re
 from collections.abc import Iterable, Sequence
 
+from pipeline import __version__
+from pipeline.cache import memoize_batch, open_cache
+from pipeline.checkpoint import BatchWriter
 from pipeline.ingest.boilerplate import is_heading, strip_boilerplate
 from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
@@ -124,7 +130,12 @@ def _take_date_marker(lines: Sequence[str]) -> tuple[object, list[str], Removal 
 
 
 class IngestStage(Stage):
-    """Reads input paths (not the run directory) and writes articles and rejections."""
+    """Reads input paths (not the run directory) and writes articles and rejections.
+
+    Results are committed document by document (a killed run resumes where it
+    stopped) and cached by document content (a rerun with one new file only
+    analyses that file).
+    """
 
     name = "ingest"
     settings_section = "ingest"
@@ -135,13 +146,72 @@ class IngestStage(Stage):
         self.paths = [str(p) for p in paths]
 
     def run(self, run: RunDir) -> StageResult:
-        articles, rejections = ingest_paths(self.paths, self.settings)
-        run.write_records(ARTICLES, articles)
-        run.write_records(REJECTED, rejections)
-        removed = sum(len(a.removals) for a in articles)
+        config = self.settings.ingest
+        fingerprint = hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()
+        items: list[tuple[str, RawDocument | Rejection]] = []
+        for found in discover(self.paths):
+            if isinstance(found, Rejection):
+                items.append((f"path:{found.source}", found))
+                continue
+            for doc in read_documents(found, config.max_bytes):
+                key = doc.source if isinstance(doc, Rejection) else f"{doc.source}|{doc.name}"
+                items.append((f"doc:{key}", doc))
+        cache_model = f"{config.spacy_model}@{_spacy_version(config.spacy_model)}"
+        hits = 0
+        with (
+            open_cache(self.settings) as cache,
+            BatchWriter(run, ARTICLES, fingerprint=fingerprint) as articles_out,
+            BatchWriter(run, REJECTED, fingerprint=fingerprint) as rejected_out,
+        ):
+            for key, item in items:
+                if key in articles_out.done_keys() and key in rejected_out.done_keys():
+                    continue
+                if isinstance(item, Rejection):
+                    result: Article | Rejection = item
+                else:
+                    before = cache.hits
+                    (payload,) = memoize_batch(
+                        cache, "ingest", cache_model, __version__, self.config(), [_doc_fingerprint(item)],
+                        lambda _texts, doc=item: [_encode_result(ingest_document(doc, config))],
+                    )  # fmt: skip
+                    hits += cache.hits - before
+                    result = _decode_result(payload)
+                if key not in articles_out.done_keys():
+                    articles_out.add(key, [result] if isinstance(result, Article) else [])
+                if key not in rejected_out.done_keys():
+                    rejected_out.add(key, [result] if isinstance(result, Rejection) else [])
+            order = [key for key, _ in items]
+            n_articles = articles_out.finalize(order)
+            n_rejected = rejected_out.finalize(order)
+        removed = sum(len(a.removals) for a in run.read_records(ARTICLES, Article))
+        notes = [f"removed {removed} lines of page furniture"] if removed else []
+        if hits:
+            notes.append(f"{hits} document(s) unchanged since an earlier run, taken from the cache")
         return StageResult(
-            counts={"in": len(articles) + len(rejections), "out": len(articles), "rejected": len(rejections)},
+            counts={"in": n_articles + n_rejected, "out": n_articles, "rejected": n_rejected, "cached": hits},
             backend="spacy",
-            model=self.settings.ingest.spacy_model,
-            notes=[f"removed {removed} lines of page furniture"] if removed else [],
+            model=config.spacy_model,
+            revision=_spacy_version(config.spacy_model),
+            notes=notes,
         )
+
+
+def _doc_fingerprint(doc: RawDocument) -> str:
+    return json.dumps(dataclasses.asdict(doc), sort_keys=True, ensure_ascii=False)
+
+
+def _encode_result(result: Article | Rejection) -> dict[str, object]:
+    return {"article": result.to_dict()} if isinstance(result, Article) else {"rejection": result.to_dict()}
+
+
+def _decode_result(payload: dict[str, dict]) -> Article | Rejection:
+    if "article" in payload:
+        return Article.from_dict(payload["article"])
+    return Rejection.from_dict(payload["rejection"])
+
+
+def _spacy_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
