@@ -74,8 +74,12 @@ class SummarizeSettings:
     model: str = "barthez-orangesum"  # key in models/catalogue.toml
     target_words: int = 60
     batch_size: int = 4
-    mmr_lambda: float = 0.7
-    compress: bool = True
+    mmr_lambda: float = 0.6  # offline: relevance vs redundancy in MMR
+    compress: bool = False  # offline: drop parentheticals/appositions/attributions (costs ROUGE on seeds)
+    spacy_model: str = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
+    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
+    max_input_tokens: int = 0  # neural chunk size; 0 = the model's own limit
+    device: str = "cpu"  # torch device for the neural backend
 
 
 @dataclass(frozen=True)
