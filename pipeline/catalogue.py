@@ -53,7 +53,17 @@ def load_catalogue() -> dict[str, ModelCard]:
     with catalogue_path().open("rb") as fh:
         data = tomllib.load(fh)
     cards = {}
-    known = {"task", "model_id", "revision", "licence", "format", "package", "languages", "notes", "generation"}
+    known = {
+        "task",
+        "model_id",
+        "revision",
+        "licence",
+        "format",
+        "package",
+        "languages",
+        "notes",
+        "generation",
+    }
     for key, table in data.items():
         cards[key] = ModelCard(
             key=key,
@@ -80,7 +90,9 @@ def get_card(name: str, task: str | None = None) -> ModelCard:
         card = ModelCard(key=name, task=task or "unknown", model_id=str(Path(name).resolve()))
     else:
         choices = ", ".join(k for k, c in cards.items() if task is None or c.task == task)
-        raise UnknownModelError(f"model {name!r} is neither a catalogue key ({choices}) nor a local directory")
+        raise UnknownModelError(
+            f"model {name!r} is neither a catalogue key ({choices}) nor a local directory"
+        )
     if task is not None and card.task not in (task, "unknown"):
         raise UnknownModelError(f"model {name!r} is a {card.task} model, not {task}")
     return card

@@ -51,7 +51,7 @@ class RunDir:
     def exists(self, name: str) -> bool:
         return self.file(name).is_file()
 
-    def ensure(self) -> "RunDir":
+    def ensure(self) -> RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -95,6 +95,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -103,3 +104,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

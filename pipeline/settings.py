@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Settings:
         cls,
         toml_path: str | Path | None = None,
         overrides: Mapping[str, Any] | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Build settings from defaults, then a TOML file, then ``section.key`` overrides."""
         settings = cls()
         if toml_path is not None:
@@ -111,7 +112,7 @@ class Settings:
             settings = settings.replace(overrides)
         return settings
 
-    def replace(self, overrides: Mapping[str, Any]) -> "Settings":
+    def replace(self, overrides: Mapping[str, Any]) -> Settings:
         """Return a copy with ``{"section.key": value}`` applied; unknown keys are errors."""
         sections: dict[str, Any] = {name: getattr(self, name) for name in SECTIONS}
         for dotted, value in overrides.items():
