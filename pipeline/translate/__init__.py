@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from pipeline.cache import open_cache
 from pipeline.nlp import load_spacy
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, SUMMARIES, TRANSLATIONS, RunDir
@@ -55,9 +56,10 @@ __all__ = [
 class TranslateStage(Stage):
     """French→English for articles and summaries (see the module docstring).
 
-    ``cache`` is any :class:`TranslationCache` (the shared SQLite cache in
-    production; by default an in-memory one); ``translator`` bypasses backend
-    selection (tests, benchmarks, a caller that keeps a loaded model).
+    ``cache`` is any :class:`TranslationCache`; by default the shared cache the
+    settings name (:func:`pipeline.cache.open_cache`: SQLite, or nothing when
+    ``cache.enabled`` is false).  ``translator`` bypasses backend selection
+    (tests, benchmarks, a caller that keeps a loaded model).
     """
 
     name = "translate"
@@ -73,7 +75,7 @@ class TranslateStage(Stage):
         translator: SentenceTranslator | None = None,
     ):
         super().__init__(settings)
-        self.cache = cache if cache is not None else (MemoryCache() if settings.cache.enabled else None)
+        self.cache = cache
         self.translator = translator
 
     def run(self, run: RunDir) -> StageResult:
@@ -105,7 +107,11 @@ class TranslateStage(Stage):
         if skipped:
             notes.append(f"translate: skipped {len(skipped)} empty text(s): {', '.join(skipped)}")
 
-        translations, stats = translate_documents(documents, self.translator, self.cache)
+        if self.cache is not None:
+            translations, stats = translate_documents(documents, self.translator, self.cache)
+        else:
+            with open_cache(self.settings) as cache:
+                translations, stats = translate_documents(documents, self.translator, cache)
         run.write_records(TRANSLATIONS, translations)
         counts = {
             "articles": sum(t.kind == "article" for t in translations),
@@ -170,8 +176,9 @@ def translate_texts(
 ) -> tuple[list[str], Provenance]:
     """English for free French texts (``pipeline translate --text``/stdin); paragraphs are kept.
 
-    Sentences are split with spaCy (``settings.ingest.spacy_model``).  Backend
-    notes are appended to ``notes`` when a list is given.
+    Sentences are split with spaCy (``settings.ingest.spacy_model``); the shared
+    cache is used unless ``cache`` is given.  Backend notes are appended to
+    ``notes`` when a list is given.
     """
     if translator is None:
         translator, chosen = select_translator(settings)
@@ -179,7 +186,11 @@ def translate_texts(
             notes.extend(chosen)
     nlp = load_spacy(settings.ingest.spacy_model)
     documents = [text_document("text", f"text-{i}", text, nlp) for i, text in enumerate(texts)]
-    translations, _ = translate_documents(documents, translator, cache)
+    if cache is not None:
+        translations, _ = translate_documents(documents, translator, cache)
+    else:
+        with open_cache(settings) as shared:
+            translations, _ = translate_documents(documents, translator, shared)
     provenance = Provenance(
         backend=translator.backend,
         model=translator.model,

@@ -10,12 +10,12 @@ or caches: :func:`translate_cached` adds the cache, the stage adds the records.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pipeline.translate.cache import TranslationCache, cache_key
+from pipeline.cache import CacheKey
+from pipeline.translate.cache import TranslationCache, translation_key
 
 
 class TranslationError(RuntimeError):
@@ -30,15 +30,13 @@ class Rendered:
     split: bool = False  # the source was split at clause boundaries to fit the input limit
     unknown: tuple[str, ...] = ()  # words the engine could not translate (Apertium marks)
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {"text": self.text, "split": self.split, "unknown": list(self.unknown)}, ensure_ascii=False
-        )
+    def to_value(self) -> dict[str, Any]:
+        """The JSON-compatible form stored in the cache."""
+        return {"text": self.text, "split": self.split, "unknown": list(self.unknown)}
 
     @classmethod
-    def from_json(cls, data: str) -> Rendered:
-        value = json.loads(data)
-        return cls(value["text"], bool(value.get("split", False)), tuple(value.get("unknown", ())))
+    def from_value(cls, value: dict[str, Any]) -> Rendered:
+        return cls(str(value["text"]), bool(value.get("split", False)), tuple(value.get("unknown", ())))
 
 
 class SentenceTranslator(Protocol):
@@ -71,12 +69,13 @@ def translate_cached(
     stats = CacheStats()
     params = translator.params()
     keys = [
-        cache_key(translator.backend, translator.model, translator.revision, params, s) for s in sentences
+        translation_key(translator.backend, translator.model, translator.revision, params, s)
+        for s in sentences
     ]
-    found: dict[str, Rendered] = {}
+    found: dict[CacheKey, Rendered] = {}
     if cache is not None:
-        found = {k: Rendered.from_json(v) for k, v in cache.get_many(sorted(set(keys))).items()}
-    todo: dict[str, str] = {}  # key -> sentence, first occurrence order
+        found = {k: Rendered.from_value(v) for k, v in cache.get_many(list(dict.fromkeys(keys))).items()}
+    todo: dict[CacheKey, str] = {}  # key -> sentence, first occurrence order
     for key, sentence in zip(keys, sentences, strict=True):
         if key in found:
             stats.hits += 1
@@ -91,7 +90,7 @@ def translate_cached(
         new = dict(zip(todo, fresh, strict=True))
         found.update(new)
         if cache is not None:
-            cache.put_many({k: r.to_json() for k, r in new.items()})
+            cache.put_many({k: r.to_value() for k, r in new.items()})
     return [found[k] for k in keys], stats
 
 
