@@ -5,15 +5,19 @@ Debian ships no direct French–English Apertium pair, but ``apertium-fr-es`` an
 ten processes, which costs far more than translating a sentence, so sentences
 are sent many per call:
 
-* **Separator scheme.**  Sentences go in as one line each (inner whitespace,
-  newlines included, collapsed to one space) separated by a blank line, in
-  Apertium's plain-text format.  Apertium's text deformatter turns a blank line
-  into a sentence boundary that transfer rules never cross and that comes back
-  verbatim, so the output splits on blank lines into exactly one translation per
-  input.  ``-f line`` was rejected: it drops each line's final full stop.  Null
-  flush (``-z``) was rejected: this Apertium's deformatter glues the words around
-  the NUL.  As a guard, a batch whose output does not split into as many pieces
-  as went in is bisected and re-sent, down to single sentences.
+* **Separator scheme: null flush.**  Each sentence (inner whitespace collapsed)
+  is written in Apertium's stream format by :func:`to_stream`, exactly as the
+  plain-text deformatter would write one paragraph (special characters escaped,
+  the sentence-end marker ``.[][\n]`` appended), and terminated by a NUL byte;
+  Apertium runs with ``-z -f none``, so every program of its pipeline processes
+  and flushes each NUL-terminated block on its own and the output splits on NUL
+  into exactly one block per sentence.  Empirically chosen over the alternatives:
+  blank-line separated plain text (``-f txt``) leaks state between sentences
+  (transfer variables: "Rendez-vous" became singular or plural depending on the
+  previous sentence), ``-f line`` drops each line's final full stop, and ``-z``
+  with the text deformatter glues the words on both sides of the NUL.  As a
+  guard, a batch whose output does not split into as many well-formed blocks as
+  went in is bisected and re-sent, down to single sentences.
 * **Unknown-word marks.**  Apertium prefixes ``*`` to a word it could not
   analyse, ``@`` to one missing from the bilingual dictionary and ``#`` to one it
   could not generate.  The marks are stripped after each step (so the Spanish
@@ -25,11 +29,13 @@ are sent many per call:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipeline.nlp import ModelMissingError
@@ -39,11 +45,13 @@ from pipeline.translate.segment import normalise_space
 DEBIAN_PACKAGES = ("apertium", "apertium-fr-es", "apertium-eng-spa")
 PIVOT = ("fr-es", "spa-eng")
 MAX_BATCH_CHARS = 100_000  # per call: ~15k words, about a second of Apertium time
+MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
 
 _MARK_RUN = re.compile(r"(?<![\w*#@])([*#@]+)(?=\w)")
 _LITERAL_MARK = re.compile(r"(?<![\w*#@])([*#@])(\w[\w'’.-]*)")
 _WORD = re.compile(r"\w[\w'’.-]*")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
+_BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
@@ -78,9 +86,11 @@ class ApertiumTranslator:
         max_batch_chars: int = MAX_BATCH_CHARS,
         executable: str = "apertium",
         pairs: tuple[str, ...] = PIVOT,
+        workers: int = 0,
     ):
         self.timeout_s = timeout_s
         self.max_batch_chars = max_batch_chars
+        self.workers = workers if workers > 0 else _cores()
         self.pairs = pairs
         found = shutil.which(executable)
         if found is None:
@@ -94,32 +104,45 @@ class ApertiumTranslator:
         self.revision = _package_versions()
 
     def params(self) -> dict[str, Any]:
-        return {"pivot": list(self.pairs), "format": "txt"}
+        return {"pivot": list(self.pairs), "separator": "null-flush"}
 
     def translate(self, sentences: Sequence[str]) -> list[Rendered]:
         texts = [normalise_space(s).translate(_LIGATURES) for s in sentences]
-        unknown: list[list[str]] = [[] for _ in texts]
         todo = [i for i, t in enumerate(texts) if t]
-        current = {i: texts[i] for i in todo}
+        batches = self._batches([texts[i] for i in todo])
+        # One Apertium pipeline keeps about one core busy (its slowest program sets
+        # the pace), so independent batches run side by side, one per core.
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(batches) or 1)) as pool:
+            done = [item for batch in pool.map(self._pivot, batches) for item in batch]
+        results = [Rendered("")] * len(texts)
+        for index, rendered in zip(todo, done, strict=True):
+            results[index] = rendered
+        return results
+
+    def _pivot(self, texts: list[str]) -> list[Rendered]:
+        """French → Spanish → English for one batch, marks stripped after each step."""
+        current = list(texts)
+        unknown: list[list[str]] = [[] for _ in texts]
         for pair in self.pairs:
-            outputs: list[str] = []
-            for batch in self._batches([current[i] for i in todo]):
-                outputs.extend(self._translate_batch(pair, batch))
-            for i, out in zip(todo, outputs, strict=True):
-                clean, marked = strip_marks(out, current[i])
-                current[i] = _SPACE_BEFORE_PUNCT.sub("", clean)  # transfer leaves "word ," behind
-                unknown[i].extend(marked)
+            for index, out in enumerate(self._translate_batch(pair, current)):
+                clean, marked = strip_marks(out, current[index])
+                current[index] = _SPACE_BEFORE_PUNCT.sub("", clean)  # transfer leaves "word ," behind
+                unknown[index].extend(marked)
         return [
-            Rendered(current.get(i, ""), unknown=tuple(dict.fromkeys(unknown[i]))) for i in range(len(texts))
+            Rendered(text, unknown=tuple(dict.fromkeys(words)))
+            for text, words in zip(current, unknown, strict=True)
         ]
 
     # --- batching and the separator scheme ------------------------------
 
     def _batches(self, texts: list[str]) -> list[list[str]]:
+        """Consecutive runs of ``texts``, one per worker at least, each worth a process start-up."""
+        total = sum(len(t) for t in texts)
+        target = min(self.max_batch_chars, max(MIN_BATCH_CHARS, -(-total // self.workers)))
         batches: list[list[str]] = []
         size = 0
         for text in texts:
-            if not batches or size + len(text) > self.max_batch_chars:
+            if not batches or size + len(text) > target:
                 batches.append([])
                 size = 0
             batches[-1].append(text)
@@ -127,13 +150,18 @@ class ApertiumTranslator:
         return batches
 
     def _translate_batch(self, pair: str, segments: list[str]) -> list[str]:
-        raw = self._run([self.executable, "-f", "txt", pair], ("\n\n".join(segments) + "\n").encode("utf-8"))
-        text = raw.decode("utf-8", "replace").strip("\n")
-        parts = _BLANK_LINE.split(text) if text else []
-        if len(parts) == len(segments):
-            return [normalise_space(p) for p in parts]
-        if len(segments) == 1:  # one sentence: all of the output is its translation
-            return [normalise_space(text)]
+        data = "".join(to_stream(segment) + "\0" for segment in segments).encode("utf-8")
+        raw = self._run([self.executable, "-z", "-f", "none", pair], data).decode("utf-8", "replace")
+        blocks = raw.split("\0")
+        extra = blocks[len(segments) :]
+        if len(blocks) >= len(segments) and not any(b.strip() for b in extra):
+            parts = [from_stream(b) for b in blocks[: len(segments)]]
+            if all(p is not None for p in parts):
+                return [normalise_space(p) for p in parts if p is not None]
+        if len(segments) == 1:
+            raise TranslationError(
+                f"apertium {pair} returned an unreadable block for {segments[0]!r}: {raw!r}"
+            )
         middle = len(segments) // 2
         return self._translate_batch(pair, segments[:middle]) + self._translate_batch(pair, segments[middle:])
 
@@ -148,6 +176,45 @@ class ApertiumTranslator:
             detail = done.stderr.decode("utf-8", "replace").strip()[-500:]
             raise TranslationError(f"{' '.join(argv)} exited with status {done.returncode}: {detail}")
         return done.stdout
+
+
+def to_stream(text: str) -> str:
+    r"""One sentence in Apertium's stream format, as ``apertium-destxt`` writes a paragraph.
+
+    >>> to_stream("a/b [c] ~d")
+    'a\\/b \\[c\\] [~]d.[][\n]'
+    """
+    escaped = _STREAM_SPECIAL.sub(r"\\\1", text).replace("~", "[~]")  # "~" marks post-generation
+    return escaped + _BLOCK_END
+
+
+def from_stream(block: str) -> str | None:
+    r"""Plain text of one output block (None if it does not end like an input block).
+
+    The deformatter's convention is undone: the marker's full stop is dropped,
+    escapes are resolved and superblanks become their content.
+
+    >>> from_stream("a\\/b \\[c\\] [~]d.[][\n]")
+    'a/b [c] ~d'
+    """
+    if not block.endswith("[][\n]"):
+        return None
+    body = block[: -len("[][\n]")]
+    if body.endswith("."):
+        body = body[:-1]
+    out: list[str] = []
+    position = 0
+    while position < len(body):
+        char = body[position]
+        if char == "\\" and position + 1 < len(body):
+            out.append(body[position + 1])
+            position += 2
+        elif char in "[]":  # superblank delimiters: keep what they wrap
+            position += 1
+        else:
+            out.append(char)
+            position += 1
+    return "".join(out)
 
 
 def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
@@ -198,6 +265,10 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
             marked.append(engine_mark + word)
     pieces.append(output[position:])
     return "".join(pieces), marked
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _package_versions() -> str | None:
