@@ -185,15 +185,15 @@ class CT2Translator(NeuralTranslator):
             tokens, target_prefix=prefix, asynchronous=asynchronous, **self._options(batch)
         )
 
-    def _hypothesis(self, tokens: list[str]) -> str:
+    def _hypothesis(self, tokens: list[str]) -> list[int]:
         if self.target_prefix and tokens[:1] == [self.target_prefix]:
             tokens = tokens[1:]
-        return self.decode(self.tokenizer.convert_tokens_to_ids(tokens))
+        return list(self.tokenizer.convert_tokens_to_ids(tokens))
 
-    def _generate(self, batch: list[list[int]]) -> list[str]:
+    def generate_ids(self, batch: list[list[int]]) -> list[list[int]]:
         return [self._hypothesis(r.hypotheses[0]) for r in self._submit(batch, asynchronous=False)]
 
-    def _generate_batches(self, batches: list[list[list[int]]]) -> list[list[str]]:
+    def _generate_batches(self, batches: list[list[list[int]]]) -> list[list[list[int]]]:
         # Submit every batch first: CTranslate2 runs them concurrently on its workers.
         pending = [self._submit(batch, asynchronous=True) for batch in batches]
         return [[self._hypothesis(r.result().hypotheses[0]) for r in results] for results in pending]

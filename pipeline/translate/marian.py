@@ -41,8 +41,9 @@ def load_seq2seq(card: ModelCard) -> tuple[Any, Any]:
     codes = language_codes(card)
     if "src_lang" in codes:
         tokenizer_kwargs["src_lang"] = codes["src_lang"]
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the weight-loading progress bar is noise in a CLI
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # loading chatter and progress bars are noise in a CLI
+    hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(card.model_id, revision=revision, **tokenizer_kwargs)
         model = AutoModelForSeq2SeqLM.from_pretrained(
@@ -52,6 +53,8 @@ def load_seq2seq(card: ModelCard) -> tuple[Any, Any]:
         raise ModelMissingError(missing_model_message(card, exc)) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     model.eval()
     return tokenizer, model
 
@@ -66,11 +69,11 @@ class TransformersTranslator(NeuralTranslator):
 
     backend = "neural"
 
-    def __init__(self, tokenizer: Any, model: Any, *, card: ModelCard, **kwargs: Any):
+    def __init__(self, tokenizer: Any, hf_model: Any, *, card: ModelCard, **kwargs: Any):
         super().__init__(tokenizer, **kwargs)
-        self.hf_model = model
+        self.hf_model = hf_model
         self.card = card
-        config = model.config
+        config = hf_model.config
         self._extra: dict[str, Any] = {}
         if getattr(config, "model_type", "") == "marian":
             # Marian decodes from <pad>; it must never be produced (the converted CTranslate2
@@ -102,7 +105,7 @@ class TransformersTranslator(NeuralTranslator):
             target_prefix=language_codes(card).get("tgt_lang"),
         )
 
-    def _generate(self, batch: list[list[int]]) -> list[str]:
+    def generate_ids(self, batch: list[list[int]]) -> list[list[int]]:
         import torch
 
         pad = self.tokenizer.pad_token_id
@@ -127,7 +130,16 @@ class TransformersTranslator(NeuralTranslator):
                 renormalize_logits=settings.beam_size > 1,
                 **self._extra,
             )
-        return [self.decode(row.tolist()) for row in output]
+        return [self._strip(row.tolist()) for row in output]
+
+    def _strip(self, row: list[int]) -> list[int]:
+        """Drop the decoder start token, everything from EOS on, and padding."""
+        config = self.hf_model.config
+        eos, pad = config.eos_token_id, config.pad_token_id
+        row = row[1:]
+        if eos in row:
+            row = row[: row.index(eos)]
+        return [i for i in row if i != pad]
 
 
 def model_max_positions(config: Any) -> int:

@@ -55,8 +55,8 @@ class GenerationSettings:
 class NeuralTranslator(ABC):
     """Sentence-level neural translation with a strict input limit.
 
-    Subclasses implement :meth:`_generate` for one batch of token sequences of
-    similar length.
+    Subclasses implement :meth:`generate_ids` for one batch of token sequences
+    of similar length.
     """
 
     backend: str = "neural"
@@ -120,23 +120,25 @@ class NeuralTranslator(ABC):
     def translate_pieces(self, pieces: Sequence[str]) -> list[str]:
         """Translate pieces that fit the limit, in length-sorted batches; output in input order."""
         ids = self.token_ids(pieces)
-        results: list[str | None] = [None] * len(pieces)
+        results: list[str] = [""] * len(pieces)
         batches = sorted_batches([len(x) for x in ids], self.batch_size)
-        for batch, outputs in zip(
-            batches, self._generate_batches([[ids[i] for i in b] for b in batches]), strict=True
-        ):
+        generated = self._generate_batches([[ids[i] for i in batch] for batch in batches])
+        for batch, outputs in zip(batches, generated, strict=True):
             for i, out in zip(batch, outputs, strict=True):
-                results[i] = out
-        assert all(r is not None for r in results)
-        return [r for r in results if r is not None]
+                # A batch decodes up to the budget of its longest input; each output is held to
+                # its own budget so that it does not depend on its batch-mates (exactly so for
+                # greedy search, whose first n tokens never depend on the length limit).
+                budget = self.generation.max_new_tokens(len(ids[i]), self.model_max_tokens)
+                results[i] = self.decode(out[:budget])  # written back at its index: input order restored
+        return results
 
-    def _generate_batches(self, batches: list[list[list[int]]]) -> list[list[str]]:
-        """Translate each batch; CTranslate2 overrides this to run batches in parallel."""
-        return [self._generate(batch) for batch in batches]
+    def _generate_batches(self, batches: list[list[list[int]]]) -> list[list[list[int]]]:
+        """Generate for each batch; CTranslate2 overrides this to run batches in parallel."""
+        return [self.generate_ids(batch) for batch in batches]
 
     @abstractmethod
-    def _generate(self, batch: list[list[int]]) -> list[str]:
-        """Translate one batch of token-id sequences (each ending with EOS)."""
+    def generate_ids(self, batch: list[list[int]]) -> list[list[int]]:
+        """Output token ids (no start, end or padding tokens) for a batch of input ids ending with EOS."""
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True).strip()
