@@ -22,13 +22,12 @@ from pipeline.translate.cache import MemoryCache
 from pipeline.translate.marian import TransformersTranslator
 from pipeline.translate.neural import GenerationSettings
 from pipeline.translate.segment import split_clauses
-from tests.tiny_marian import build_marian
+from tests.tiny_marian import session_tiny_marian
 
 
 @pytest.fixture(scope="session")
 def tiny_marian_dir(tmp_path_factory, seed_paths):
-    texts = [p.read_text(encoding="utf-8") for p in seed_paths]
-    return build_marian(tmp_path_factory.mktemp("tiny-marian"), texts)
+    return session_tiny_marian(tmp_path_factory, seed_paths)
 
 
 @pytest.fixture(scope="session")

@@ -127,3 +127,11 @@ def build_marian(
     model.eval()
     model.save_pretrained(out)  # transformers 5 always writes model.safetensors
     return out
+
+
+def session_tiny_marian(tmp_path_factory, seed_paths) -> Path:  # type: ignore[no-untyped-def]
+    """The tiny Marian of a test session: built on first use, then reused by every test module."""
+    out = tmp_path_factory.getbasetemp() / "tiny-marian"
+    if not (out / "model.safetensors").is_file():
+        build_marian(out, [p.read_text(encoding="utf-8") for p in seed_paths])
+    return out
