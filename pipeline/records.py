@@ -238,3 +238,4 @@ class Translation(Record):
     paragraphs: list[Span]  # in `text`, one per source paragraph
     alignment: list[AlignedSentence]
     provenance: Provenance
+    unknown_words: list[str] = field(default_factory=list)  # engine-marked, e.g. "*word" (Apertium)

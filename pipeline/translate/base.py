@@ -1,0 +1,106 @@
+"""What every translation engine provides, and the helpers they share.
+
+An engine turns a list of French sentences into a list of :class:`Rendered`
+English sentences, in the same order.  Engines know nothing of articles, records
+or caches: :func:`translate_cached` adds the cache, the stage adds the records.
+
+>>> sorted_batches([3, 10, 1, 7], batch_size=2)
+[[1, 3], [0, 2]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipeline.cache import CacheKey
+from pipeline.translate.cache import TranslationCache, translation_key
+
+
+class TranslationError(RuntimeError):
+    """An engine failed on input it should have handled (not a missing model)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One translated sentence and what happened to it on the way."""
+
+    text: str
+    split: bool = False  # the source was split at clause boundaries to fit the input limit
+    unknown: tuple[str, ...] = ()  # words the engine could not translate (Apertium marks)
+
+    def to_value(self) -> dict[str, Any]:
+        """The JSON-compatible form stored in the cache."""
+        return {"text": self.text, "split": self.split, "unknown": list(self.unknown)}
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any]) -> Rendered:
+        return cls(str(value["text"]), bool(value.get("split", False)), tuple(value.get("unknown", ())))
+
+
+class SentenceTranslator(Protocol):
+    """A French→English sentence translation engine."""
+
+    backend: str  # "neural", "ct2" or "apertium": recorded in every Provenance
+    model: str | None  # hub id, local directory or tool name
+    revision: str | None  # commit sha or package versions
+
+    def params(self) -> dict[str, Any]:
+        """The settings that change the output (cache key and provenance)."""
+        ...
+
+    def translate(self, sentences: Sequence[str]) -> list[Rendered]:
+        """Translate ``sentences``; the result has the same length and order."""
+        ...
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    translated: list[str] = field(default_factory=list)  # the sentences actually sent to the engine
+
+
+def translate_cached(
+    translator: SentenceTranslator, sentences: Sequence[str], cache: TranslationCache | None
+) -> tuple[list[Rendered], CacheStats]:
+    """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
+    stats = CacheStats()
+    params = translator.params()
+    keys = [
+        translation_key(translator.backend, translator.model, translator.revision, params, s)
+        for s in sentences
+    ]
+    found: dict[CacheKey, Rendered] = {}
+    if cache is not None:
+        found = {k: Rendered.from_value(v) for k, v in cache.get_many(list(dict.fromkeys(keys))).items()}
+    todo: dict[CacheKey, str] = {}  # key -> sentence, first occurrence order
+    for key, sentence in zip(keys, sentences, strict=True):
+        if key in found:
+            stats.hits += 1
+        else:
+            stats.misses += 1
+            todo.setdefault(key, sentence)
+    if todo:
+        stats.translated = list(todo.values())
+        fresh = translator.translate(stats.translated)
+        if len(fresh) != len(todo):
+            raise TranslationError(f"{translator.backend} returned {len(fresh)} translations for {len(todo)}")
+        new = dict(zip(todo, fresh, strict=True))
+        found.update(new)
+        if cache is not None:
+            cache.put_many({k: r.to_value() for k, r in new.items()})
+    return [found[k] for k in keys], stats
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (longest first), to minimise padding.
+
+    Callers translate batch by batch and write each result back at its index,
+    which restores the input order.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

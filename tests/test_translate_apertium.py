@@ -1,0 +1,124 @@
+"""The Apertium pivot, for real (CI installs apertium, apertium-fr-es, apertium-eng-spa)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline.nlp import ModelMissingError
+from pipeline.translate.apertium import DEBIAN_PACKAGES, ApertiumMissingError, ApertiumTranslator, strip_marks
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("apertium") is None, reason="apertium is not installed (apt-get install apertium-fr-es ...)"
+)
+
+AWKWARD = [
+    "Il a dit « je viens » à 15 h 30.",
+    "«Le Maroc est engagé», a-t-il déclaré.",
+    '"Guillemets droits" et l\'apostrophe, puis l’apostrophe courbe.',
+    "<b>Ceci ressemble à du balisage</b>",
+    '<p class="x">Un paragraphe HTML</p>',
+    "[Crochets] {accolades} \\ barre oblique inverse / et ^circonflexe$.",
+    "Le budget atteint 3,5 milliards de dirhams, soit 12 345,67 € ou 4 %.",
+    "Une phrase\nsur deux lignes.\n\nEt un paragraphe vide au milieu.",
+    "Ligne sans point final",
+    "1.",
+    "- Tiret en tête de ligne.",
+    "* puce de liste",
+    "2024-02-11",
+    "...",
+    "?",
+    "—",
+    "Rendez-vous sur https://example.com/a?b=c&d=e pour lire.",
+    "&amp; &lt;b&gt; entités",
+    "<!-- commentaire -->",
+    "Suivez #Maroc et @ministere sur les réseaux.",
+    "Le cœur du projet a été mis en œuvre.",
+    "Fin.",
+]
+
+
+@pytest.fixture(scope="session")
+def apertium() -> ApertiumTranslator:
+    return ApertiumTranslator(timeout_s=60)
+
+
+@pytest.fixture(scope="session")
+def one_by_one(apertium) -> list[str]:
+    return [apertium.translate([s])[0].text for s in AWKWARD]
+
+
+def test_batched_output_matches_one_call_per_sentence(apertium, one_by_one):
+    # The separator scheme is safe iff a batch gives, for each sentence, exactly what
+    # translating that sentence alone gives: nothing merged, shifted or lost.
+    batched = apertium.translate(AWKWARD)
+    assert len(batched) == len(AWKWARD)
+    assert [r.text for r in batched] == one_by_one
+
+
+def test_order_and_count_survive_shuffling_and_blank_inputs(apertium, one_by_one):
+    order = list(reversed(range(len(AWKWARD))))
+    inputs = [AWKWARD[i] for i in order] + ["", "   \n  "]
+    out = apertium.translate(inputs)
+    assert [r.text for r in out[: len(order)]] == [one_by_one[i] for i in order]
+    assert [r.text for r in out[len(order) :]] == ["", ""]
+
+
+def test_small_batches_and_bisection_give_the_same_result(apertium, one_by_one):
+    tiny = ApertiumTranslator(timeout_s=60, max_batch_chars=250)  # forces several calls
+    assert [r.text for r in tiny.translate(AWKWARD)] == one_by_one
+
+
+def test_translation_is_english_and_keeps_numbers(apertium):
+    (r,) = apertium.translate(["La ville a construit une école neuve en 2023 pour 15 millions de dollars."])
+    words = set(r.text.lower().replace(".", "").split())
+    assert {"the", "city", "new", "school"} <= words
+    assert "2023" in r.text and "15" in r.text and not r.unknown
+
+
+def test_unknown_words_are_stripped_counted_and_recorded(apertium):
+    (r,) = apertium.translate(["Le zorglubophone de Vromblax a été présenté hier."])
+    assert "*" not in r.text and "@" not in r.text and "#" not in r.text
+    assert "zorglubophone" in r.text and "Vromblax" in r.text
+    recorded = {w.lstrip("*@#") for w in r.unknown}
+    assert {"zorglubophone", "Vromblax"} <= recorded
+    assert all(w[0] in "*@#" for w in r.unknown)
+
+
+def test_literal_marks_in_the_source_are_kept(apertium):
+    (r,) = apertium.translate(["Suivez #Maroc et @ministere sur les réseaux."])
+    assert "#" in r.text and "@" in r.text
+
+
+def test_ligatures_are_spelled_out_for_the_dictionaries(apertium):
+    (r,) = apertium.translate(["Le cœur du projet."])
+    assert "heart" in r.text.lower() and not r.unknown
+
+
+def test_strip_marks_rules():
+    assert strip_marks("The *cœur of #set and #Apertium", "Le cœur de #Apertium") == (
+        "The cœur of set and #Apertium",
+        ["*cœur", "#set"],
+    )
+    # a literal hashtag followed by a word Apertium does not know: keep "#", drop "*"
+    assert strip_marks("Follow #*Xyz now", "Suivez #Xyz maintenant") == ("Follow #Xyz now", ["*Xyz"])
+    assert strip_marks("an e-mail a@b.fr stays", "un courriel a@b.fr reste") == ("an e-mail a@b.fr stays", [])
+    assert strip_marks("@Unknown word", "mot") == ("Unknown word", ["@Unknown"])
+
+
+def test_missing_apertium_names_the_debian_packages():
+    with pytest.raises(ApertiumMissingError) as err:
+        ApertiumTranslator(executable="apertium-not-installed-here")
+    assert isinstance(err.value, ModelMissingError)
+    for package in DEBIAN_PACKAGES:
+        assert package in str(err.value)
+    with pytest.raises(ApertiumMissingError, match="xx-yy"):
+        ApertiumTranslator(pairs=("fr-es", "xx-yy"))
+
+
+def test_provenance_fields(apertium):
+    assert apertium.backend == "apertium"
+    assert "fr-es" in apertium.model and "spa-eng" in apertium.model
+    assert apertium.revision is None or "apertium-fr-es=" in apertium.revision
+    assert apertium.params()["pivot"] == ["fr-es", "spa-eng"]
