@@ -128,7 +128,8 @@ def test_an_article_without_sentences_does_not_stop_the_batch(seed_articles, set
 
     from pipeline.summarize import summarize_articles
 
-    empty = dataclasses.replace(seed_articles[1], id="empty", name="empty", text="", sentences=[], entities=[])
+    source = seed_articles[1]
+    empty = dataclasses.replace(source, id="empty", name="empty", text="", sentences=[], entities=[])
     config = settings.replace({"summarize.backend": "offline"}).summarize
     summaries, result = summarize_articles([empty, seed_articles[1]], config)
     assert [s.text == "" for s in summaries] == [True, False]
