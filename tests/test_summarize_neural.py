@@ -184,3 +184,9 @@ def test_auto_uses_a_neural_model_that_loads(tiny_dir, settings):
     assert config.backend == "auto"
     backend = choose_backend(config, notes)
     assert isinstance(backend, NeuralBackend) and notes == []
+
+
+def test_an_empty_document_gives_an_empty_summary(tiny):
+    empty, short = tiny.summarize([[], ["Une délégation marocaine est venue."]])
+    assert (empty.text, empty.chunks) == ("", 0)
+    assert short.text and short.chunks == 1

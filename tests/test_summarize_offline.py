@@ -136,3 +136,11 @@ def test_compression_keeps_quotes_attributed_and_names(nlp):
     assert compress(nlp(quote)) == quote
     named = "La ministre de la Transition numérique, Ghita Mezzour, a présenté la stratégie."
     assert "Ghita Mezzour" in compress(nlp(named))
+
+
+def test_dangling_openers(nlp):
+    from pipeline.summarize.offline import _is_dangling
+
+    assert _is_dangling(nlp("Elle a ajouté que la visite vise à attirer des investissements."))
+    assert _is_dangling(nlp("En outre, la visite soutient la transformation numérique."))
+    assert not _is_dangling(nlp("La délégation a visité Austin et la Silicon Valley."))

@@ -121,3 +121,17 @@ def test_repeated_passages_keep_their_first_occurrence(seed_articles):
 def test_unknown_backend_is_an_error(seed_run, settings):
     with pytest.raises(ValueError, match=r"summarize\.backend"):
         SummarizeStage(settings.replace({"summarize.backend": "magic"})).run(seed_run)
+
+
+def test_an_article_without_sentences_does_not_stop_the_batch(seed_articles, settings):
+    import dataclasses
+
+    from pipeline.summarize import summarize_articles
+
+    source = seed_articles[1]
+    empty = dataclasses.replace(source, id="empty", name="empty", text="", sentences=[], entities=[])
+    config = settings.replace({"summarize.backend": "offline"}).summarize
+    summaries, result = summarize_articles([empty, seed_articles[1]], config)
+    assert [s.text == "" for s in summaries] == [True, False]
+    assert summaries[0].checked_facts == 0 and summaries[0].unsupported == []
+    assert any("empty" in note for note in result.notes)

@@ -100,9 +100,10 @@ def load_seq2seq(card: ModelCard, device: str = "cpu", local_files_only: bool = 
                 f"--revision {card.revision}` (safetensors weights), then copy the hub cache (HF_HOME) "
                 f"here, or set summarize.model to a local directory holding a save_pretrained copy"
             )
+        reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
         raise ModelMissingError(
             f"summarisation model {card.model_id!r} (catalogue key {card.key!r}, revision "
-            f"{card.revision}) could not be loaded: {type(exc).__name__}: {exc}. To get it: {how}."
+            f"{card.revision}) could not be loaded ({type(exc).__name__}: {reason}). To get it: {how}."
         ) from exc
     model.eval()
     model.to(device)

@@ -63,6 +63,7 @@ class Candidate:
     article_rank: int  # order of its article in the input
     entities: frozenset[str]
     content: frozenset[str] = frozenset()  # folded content words, for redundancy checks
+    dangling: bool = False  # opens with a pronoun or connective that needs the sentence before
 
     @property
     def words(self) -> int:
@@ -101,6 +102,7 @@ class OfflineSummarizer:
         duplicate_similarity: float = 0.75,
         duplicate_containment: float = 0.7,
         embedding_weight: float = 0.5,
+        dangling_penalty: float = 0.5,
     ):
         self.nlp = nlp
         self.encode = encode
@@ -111,6 +113,7 @@ class OfflineSummarizer:
         self.duplicate_similarity = duplicate_similarity
         self.duplicate_containment = duplicate_containment
         self.embedding_weight = embedding_weight
+        self.dangling_penalty = dangling_penalty
 
     def params(self) -> dict[str, object]:
         return {
@@ -122,6 +125,7 @@ class OfflineSummarizer:
             "duplicate_containment": self.duplicate_containment,
             "similarity": "embedding+tfidf" if self.encode else "tfidf",
             "embedding_weight": self.embedding_weight if self.encode else 0.0,
+            "dangling_penalty": self.dangling_penalty,
         }
 
     # --- public entry points ---------------------------------------------
@@ -195,6 +199,7 @@ class OfflineSummarizer:
                     article_rank=a_rank,
                     entities=ents,
                     content=frozenset(_content_words(text)),
+                    dangling=_is_dangling(doc),
                 )
             )
             ranks[a_rank] += 1
@@ -227,7 +232,10 @@ class OfflineSummarizer:
         weight = {e: math.log1p(n) for e, n in mentions.items()}
         entities = _scale(np.array([sum(weight[e] for e in c.entities) for c in candidates]))
         w = self.weights
-        return w.centrality * centrality + w.position * position + w.entities * entities
+        score = w.centrality * centrality + w.position * position + w.entities * entities
+        # "Elle a ajouté que…", "En outre, …" read wrongly out of context.
+        dangling = np.array([c.dangling for c in candidates])
+        return np.where(dangling, score * self.dangling_penalty, score)
 
     def select(self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray) -> list[int]:
         """MMR under a word budget; near-duplicates of a picked sentence are never picked."""
@@ -273,6 +281,39 @@ def _starts_cleanly(article: Article, index: int) -> bool:
     if prev.paragraph != cur.paragraph:
         return True
     return article.text[prev.start : prev.end].rstrip().endswith(SENTENCE_END)
+
+
+# Openers that lean on the previous sentence.
+CONNECTIVES = (
+    "en outre",
+    "par ailleurs",
+    "de plus",
+    "de son côté",
+    "de leur côté",
+    "pour sa part",
+    "pour leur part",
+    "d'autre part",
+    "cependant",
+    "toutefois",
+    "néanmoins",
+    "en effet",
+    "ainsi",
+    "aussi",
+    "enfin",
+    "or",
+    "mais",
+    "donc",
+)
+_CONNECTIVE = re.compile(r"^(?:" + "|".join(re.escape(c) for c in CONNECTIVES) + r")\b", re.IGNORECASE)
+
+
+def _is_dangling(doc) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a sentence opens with a subject pronoun (il, elle, ils…) or a connective."""
+    text = doc.text.strip().replace("’", "'")
+    if _CONNECTIVE.match(text):
+        return True
+    first = next((t for t in doc if not t.is_punct), None)
+    return first is not None and first.pos_ == "PRON" and first.lower_ in ("il", "elle", "ils", "elles")
 
 
 def textrank(similarity: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:
