@@ -7,8 +7,8 @@ import json
 import pytest
 
 from pipeline.records import Cluster, Summary, Translation
-from pipeline.runner import STAGE_ORDER, Pipeline
 from pipeline.rundir import CLUSTERS, REPORT_HTML, SCORES, SUMMARIES, TRANSLATIONS, RunDir
+from pipeline.runner import STAGE_ORDER, Pipeline
 
 
 @pytest.fixture(scope="module")
