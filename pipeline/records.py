@@ -194,6 +194,7 @@ class Cluster(Record):
     date_end: str | None
     shared_entities: list[str]
     pairs: list[PairLink]
+    provenance: Provenance | None = None  # the embedding model behind the semantic scores
 
 
 # --- summarise ------------------------------------------------------------

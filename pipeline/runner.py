@@ -198,7 +198,9 @@ def code_version(stage: Stage) -> str:
     """Package version plus a hash of the stage's own source files: editing a stage reruns it."""
     module = importlib.import_module(type(stage).__module__)
     source = Path(module.__file__ or "")
-    files = sorted(source.parent.rglob("*.py")) if source.name == "__init__.py" else [source]
+    # The stage's whole package: a stage is a package (pipeline/dedup/) or a module of
+    # one (eval/score.py uses the rest of eval/).
+    files = sorted(source.parent.rglob("*.py"))
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.read_bytes())

