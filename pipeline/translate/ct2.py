@@ -166,6 +166,19 @@ class CT2Translator(NeuralTranslator):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "quantization": self.quantization}
 
+    def effective_batch_size(self, count: int) -> int:
+        """At most ``batch_size``, with a number of batches that keeps every worker busy.
+
+        >>> class Pool: num_translators = 2
+        >>> engine = CT2Translator.__new__(CT2Translator); engine.ct2 = Pool(); engine.batch_size = 16
+        >>> engine.effective_batch_size(48)  # 4 batches of 12 rather than 3 of 16 on 2 workers
+        12
+        """
+        workers = max(1, int(self.ct2.num_translators))
+        batches = -(-count // max(1, self.batch_size))
+        batches = -(-batches // workers) * workers
+        return max(1, -(-count // max(1, batches)))
+
     def _options(self, batch: list[list[int]]) -> dict[str, Any]:
         settings = self.generation
         return {

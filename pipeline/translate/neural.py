@@ -121,7 +121,7 @@ class NeuralTranslator(ABC):
         """Translate pieces that fit the limit, in length-sorted batches; output in input order."""
         ids = self.token_ids(pieces)
         results: list[str] = [""] * len(pieces)
-        batches = sorted_batches([len(x) for x in ids], self.batch_size)
+        batches = sorted_batches([len(x) for x in ids], self.effective_batch_size(len(pieces)))
         generated = self._generate_batches([[ids[i] for i in batch] for batch in batches])
         for batch, outputs in zip(batches, generated, strict=True):
             for i, out in zip(batch, outputs, strict=True):
@@ -131,6 +131,10 @@ class NeuralTranslator(ABC):
                 budget = self.generation.max_new_tokens(len(ids[i]), self.model_max_tokens)
                 results[i] = self.decode(out[:budget])  # written back at its index: input order restored
         return results
+
+    def effective_batch_size(self, count: int) -> int:
+        """Batch size for ``count`` pieces (CTranslate2 evens batches out over its workers)."""
+        return self.batch_size
 
     def _generate_batches(self, batches: list[list[list[int]]]) -> list[list[list[int]]]:
         """Generate for each batch; CTranslate2 overrides this to run batches in parallel."""
