@@ -30,7 +30,7 @@ def translate_card(settings: TranslateSettings) -> ModelCard:
     return get_card(settings.model, task="translate")
 
 
-def load_neural(settings: TranslateSettings) -> SentenceTranslator:
+def load_neural(settings: TranslateSettings, local_files_only: bool = False) -> SentenceTranslator:
     from pipeline.translate.marian import TransformersTranslator
 
     return TransformersTranslator.from_card(
@@ -38,6 +38,7 @@ def load_neural(settings: TranslateSettings) -> SentenceTranslator:
         beam_size=settings.beam_size,
         batch_size=settings.batch_size,
         max_input_tokens=settings.max_input_tokens,
+        local_files_only=local_files_only,
     )
 
 
@@ -91,7 +92,8 @@ def select_translator(settings: Settings) -> tuple[SentenceTranslator, list[str]
         reasons.append("ct2 skipped: translate.ct2_dir is not set")
     for name in order:
         try:
-            translator = loaders[name](ts)
+            # auto only uses weights already on this machine (no hub retry loop offline)
+            translator = load_neural(ts, local_files_only=True) if name == "neural" else loaders[name](ts)
         except ModelMissingError as exc:
             reasons.append(f"{name} unavailable: {exc}")
             continue

@@ -31,8 +31,12 @@ def missing_model_message(card: ModelCard, exc: BaseException) -> str:
     )
 
 
-def load_seq2seq(card: ModelCard) -> tuple[Any, Any]:
-    """(tokenizer, model) for ``card``: safetensors only, pinned revision, no remote code."""
+def load_seq2seq(card: ModelCard, local_files_only: bool = False) -> tuple[Any, Any]:
+    """(tokenizer, model) for ``card``: safetensors only, pinned revision, no remote code.
+
+    ``local_files_only`` (used by ``auto``) never touches the network, so an offline
+    machine falls back at once instead of after the hub client's retry loop.
+    """
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -45,9 +49,15 @@ def load_seq2seq(card: ModelCard) -> tuple[Any, Any]:
     hf_logging.set_verbosity_error()  # loading chatter and progress bars are noise in a CLI
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(card.model_id, revision=revision, **tokenizer_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(
+            card.model_id, revision=revision, local_files_only=local_files_only, **tokenizer_kwargs
+        )
         model = AutoModelForSeq2SeqLM.from_pretrained(
-            card.model_id, revision=revision, use_safetensors=True, trust_remote_code=False
+            card.model_id,
+            revision=revision,
+            use_safetensors=True,
+            trust_remote_code=False,
+            local_files_only=local_files_only,
         )
     except (OSError, ValueError, ImportError) as exc:
         raise ModelMissingError(missing_model_message(card, exc)) from exc
@@ -90,8 +100,9 @@ class TransformersTranslator(NeuralTranslator):
         beam_size: int = 4,
         batch_size: int = 16,
         max_input_tokens: int = 256,
+        local_files_only: bool = False,
     ) -> TransformersTranslator:
-        tokenizer, model = load_seq2seq(card)
+        tokenizer, model = load_seq2seq(card, local_files_only=local_files_only)
         return cls(
             tokenizer,
             model,
