@@ -187,8 +187,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sentences", type=int, default=48, help="French sentences per case")
-    parser.add_argument("--tokens", type=int, default=32, help="generated tokens per sentence (forced)")
+    parser.add_argument("--sentences", type=int, default=32, help="French sentences per case")
+    parser.add_argument("--tokens", type=int, default=24, help="generated tokens per sentence (forced)")
     parser.add_argument(
         "--apertium-repeat", type=int, default=20, help="copies of the seed corpus for Apertium"
     )
