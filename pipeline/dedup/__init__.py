@@ -22,15 +22,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipeline.dedup.embeddings import embed, load_embedder, provenance
+from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
+from pipeline.dedup.embeddings import embed, load_embedder, local_model_fingerprint, provenance
 from pipeline.dedup.events import cluster_events, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.records import Article, Cluster, Passage, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
-from pipeline.settings import Settings
+from pipeline.settings import DedupSettings, Settings
 from pipeline.stage import Stage, StageResult
 
-__all__ = ["DedupResult", "DedupStage", "dedup_articles"]
+__all__ = ["DedupResult", "DedupStage", "dedup_articles", "embed_cached"]
+
+# Texts per cache commit: large enough to batch the encoder well, small enough that a
+# killed run loses little.
+_EMBED_CHUNK = 512
 
 
 @dataclass
@@ -43,15 +48,21 @@ class DedupResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def dedup_articles(articles: Sequence[Article], settings: Settings, embedder=None) -> DedupResult:
+def dedup_articles(
+    articles: Sequence[Article], settings: Settings, embedder=None, cache: Cache | None = None
+) -> DedupResult:
     """Find passages and event clusters in ``articles``; never raises on odd records.
 
     ``embedder`` overrides the model named by ``settings.dedup.embedding_model``
-    (an already loaded SentenceTransformer: benchmarks reuse one).
+    (an already loaded SentenceTransformer: benchmarks reuse one).  Article
+    embeddings go through ``cache`` (:mod:`pipeline.cache`): an article seen in an
+    earlier run is not encoded again, and the model is loaded only if one is new.
+    Passages and clusters are always recomputed: they depend on every article.
     """
     config = settings.dedup
     notes = _input_notes(articles)
     timings: dict[str, float] = {}
+    counts_extra: dict[str, int] = {}
 
     t0 = time.perf_counter()
     passages = find_passages(articles, config)
@@ -60,15 +71,17 @@ def dedup_articles(articles: Sequence[Article], settings: Settings, embedder=Non
     prov = None
     t0 = time.perf_counter()
     if len(articles) >= 2:
-        model = embedder if embedder is not None else load_embedder(config.embedding_model)
         texts = [representation_text(a, config.embed_max_words) for a in articles]
-        embeddings = embed(model, texts, config.batch_size)
         digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
         prov = provenance(
             config.embedding_model,
             {"embed_max_words": config.embed_max_words, "normalize": True},
             digest,
         )
+        embeddings, cached = embed_cached(texts, config, prov, cache or NullCache(), embedder)
+        counts_extra["embeddings_cached"] = cached
+        if cached:
+            notes.append(f"{cached} of {len(texts)} article embeddings taken from the cache")
     else:
         embeddings = np.zeros((len(articles), 0), dtype=np.float32)
         notes.append("fewer than two articles: no pair to compare, no embedding model loaded")
@@ -89,8 +102,33 @@ def dedup_articles(articles: Sequence[Article], settings: Settings, embedder=Non
         "clusters": len(clusters),
         "multi_article_clusters": sum(len(c.members) > 1 for c in clusters),
         **pair_counts,
+        **counts_extra,
     }
     return DedupResult(passages, clusters, counts, notes, prov, timings)
+
+
+def embed_cached(
+    texts: Sequence[str], config: DedupSettings, prov: Provenance, cache: Cache, embedder=None
+) -> tuple[np.ndarray, int]:
+    """Embeddings of ``texts`` (one row each) through the cache; also how many were cached.
+
+    Committed to the cache in chunks, so a killed run keeps what it had encoded.
+    """
+    params = {**prov.params, **local_model_fingerprint(config.embedding_model)}
+    model = embedder
+
+    def encode(batch: list[str]) -> list[np.ndarray]:
+        nonlocal model
+        if model is None:
+            model = load_embedder(config.embedding_model)
+        return list(embed(model, batch, config.batch_size))
+
+    rows: list[np.ndarray] = []
+    hits = cache.hits
+    for start in range(0, len(texts), _EMBED_CHUNK):
+        chunk = texts[start : start + _EMBED_CHUNK]
+        rows.extend(memoize_batch(cache, "embedding", prov.model, prov.revision, params, chunk, encode))
+    return np.vstack(rows).astype(np.float32, copy=False), cache.hits - hits
 
 
 def _input_notes(articles: Sequence[Article]) -> list[str]:
@@ -119,13 +157,11 @@ class DedupStage(Stage):
     """Reads ``articles.jsonl``; writes ``passages.jsonl`` and ``clusters.jsonl``."""
 
     name = "dedup"
-    settings_section = "dedup"
-    reads = (ARTICLES,)
-    writes = (PASSAGES, CLUSTERS)
 
     def run(self, run: RunDir) -> StageResult:
         articles = run.read_records(ARTICLES, Article)
-        result = dedup_articles(articles, self.settings)
+        with open_cache(self.settings) as cache:
+            result = dedup_articles(articles, self.settings, cache=cache)
         run.write_records(PASSAGES, result.passages)
         run.write_records(CLUSTERS, result.clusters)
         prov = result.provenance

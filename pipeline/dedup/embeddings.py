@@ -13,6 +13,7 @@ revision, which needs the hub or a local Hugging Face cache.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.metadata
 from collections.abc import Sequence
@@ -92,6 +93,22 @@ def load_embedder(name: str, device: str | None = None):  # -> SentenceTransform
             f"(`huggingface-cli download {spec.model_id} --revision {spec.revision}`) and copy the "
             "cache, or set dedup.embedding_model to a local directory."
         ) from exc
+
+
+def local_model_fingerprint(name: str) -> dict[str, str]:
+    """For a model in a local directory, a digest of its files' names, sizes and times.
+
+    Hub models are pinned by revision and packaged ones by version; a directory has
+    neither, so cached outputs are keyed by this instead (a retrained model in the
+    same place must not reuse the old model's embeddings).
+    """
+    if not Path(name).is_dir():
+        return {}
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(name).rglob("*") if p.is_file()):
+        st = path.stat()
+        digest.update(f"{path.relative_to(name)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return {"local_files": digest.hexdigest()}
 
 
 def provenance(name: str, params: dict, input_sha256: str) -> Provenance:

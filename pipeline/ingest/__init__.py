@@ -1,6 +1,6 @@
 """Ingest: files → clean, structured French :class:`~pipeline.records.Article` records.
 
-Decisions live in one module each: ``readers`` (formats, discovery), ``decoding``
+Decisions live in one module each: ``readers`` (formats), ``decoding``
 (bytes → text), ``boilerplate`` (page furniture), ``metadata`` (dates, datelines),
 ``language`` (is it French?) and ``structure`` (paragraphs, sentences, entities).
 """
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
 from collections.abc import Iterable, Sequence
 
-from pipeline import __version__
 from pipeline.cache import memoize_batch, open_cache
 from pipeline.checkpoint import BatchWriter
 from pipeline.ingest.boilerplate import is_heading, strip_boilerplate
@@ -23,6 +21,7 @@ from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
 from pipeline.ingest.readers import RawDocument, discover, read_documents
 from pipeline.ingest.structure import analyse, build_paragraphs, layout
+from pipeline.nlp import package_version
 from pipeline.records import Article, Rejection, Removal
 from pipeline.rundir import ARTICLES, REJECTED, RunDir
 from pipeline.settings import IngestSettings, Settings
@@ -138,8 +137,6 @@ class IngestStage(Stage):
     """
 
     name = "ingest"
-    settings_section = "ingest"
-    writes = (ARTICLES, REJECTED)
 
     def __init__(self, settings: Settings, paths: Sequence[str | os.PathLike[str]]):
         super().__init__(settings)
@@ -156,7 +153,8 @@ class IngestStage(Stage):
             for doc in read_documents(found, config.max_bytes):
                 key = doc.source if isinstance(doc, Rejection) else f"{doc.source}|{doc.name}"
                 items.append((f"doc:{key}", doc))
-        cache_model = f"{config.spacy_model}@{_spacy_version(config.spacy_model)}"
+        cache_model = f"{config.spacy_model}@{package_version(config.spacy_model)}"
+        code = self.spec.code_version()  # the rules are the model: new rules, new outputs
         hits = 0
         with (
             open_cache(self.settings) as cache,
@@ -171,7 +169,7 @@ class IngestStage(Stage):
                 else:
                     before = cache.hits
                     (payload,) = memoize_batch(
-                        cache, "ingest", cache_model, __version__, self.config(), [_doc_fingerprint(item)],
+                        cache, "ingest", cache_model, code, self.config(), [_doc_fingerprint(item)],
                         lambda _texts, doc=item: [_encode_result(ingest_document(doc, config))],
                     )  # fmt: skip
                     hits += cache.hits - before
@@ -191,7 +189,7 @@ class IngestStage(Stage):
             counts={"in": n_articles + n_rejected, "out": n_articles, "rejected": n_rejected, "cached": hits},
             backend="spacy",
             model=config.spacy_model,
-            revision=_spacy_version(config.spacy_model),
+            revision=package_version(config.spacy_model),
             notes=notes,
         )
 
@@ -208,10 +206,3 @@ def _decode_result(payload: dict[str, dict]) -> Article | Rejection:
     if "article" in payload:
         return Article.from_dict(payload["article"])
     return Rejection.from_dict(payload["rejection"])
-
-
-def _spacy_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

@@ -1,4 +1,4 @@
-"""Finding input files and turning each format into raw documents.
+"""Turning each input format into raw documents (finding the files is :mod:`pipeline.discovery`).
 
 A reader never raises for bad input: it yields a :class:`RawDocument` or a
 :class:`Rejection` with a reason code, so one bad file never stops a batch.
@@ -7,19 +7,19 @@ A reader never raises for bad input: it yields a :class:`RawDocument` or a
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import trafilatura
 
+from pipeline.discovery import SUPPORTED_SUFFIXES, discover, stat_rejection
 from pipeline.ingest.decoding import DecodeError, decode_bytes, normalize_text
 from pipeline.records import Rejection
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+__all__ = ["SUPPORTED_SUFFIXES", "RawDocument", "discover", "read_documents"]
 
 
 @dataclass
@@ -40,58 +40,6 @@ def _reject(source: object, reason: str, detail: str) -> Rejection:
     return Rejection(source=str(source), stage="ingest", reason=reason, detail=detail)
 
 
-def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Rejection]:
-    """Expand files and directories (recursively, following links once) into input files."""
-    seen_dirs: set[tuple[int, int]] = set()
-    for raw in paths:
-        path = Path(raw)
-        try:
-            st = path.stat()
-        except OSError as exc:
-            yield _stat_rejection(path, exc)
-            continue
-        if path.is_dir():
-            yield from _walk(path, seen_dirs)
-        elif st.st_size >= 0:
-            yield path
-
-
-def _stat_rejection(path: Path, exc: OSError) -> Rejection:
-    if exc.errno == 40:  # ELOOP
-        return _reject(path, "symlink-loop", f"symbolic link loop: {exc.strerror}")
-    if not path.exists() and not path.is_symlink():
-        return _reject(path, "not-found", "no such file or directory")
-    return _reject(path, "unreadable", f"cannot access: {exc.strerror or exc}")
-
-
-def _walk(root: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path | Rejection]:
-    st = root.stat()
-    key = (st.st_dev, st.st_ino)
-    if key in seen_dirs:
-        yield _reject(root, "symlink-loop", "directory already visited (a symbolic link loops back)")
-        return
-    seen_dirs.add(key)
-    try:
-        entries = sorted(root.iterdir())
-    except OSError as exc:
-        yield _reject(root, "unreadable", f"cannot list directory: {exc.strerror or exc}")
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        try:
-            entry.stat()
-        except OSError as exc:
-            yield _stat_rejection(entry, exc)
-            continue
-        if entry.is_dir():
-            yield from _walk(entry, seen_dirs)
-        elif entry.suffix.lower() in SUPPORTED_SUFFIXES:
-            yield entry
-        elif entry.name.lower() not in {"readme.md", "readme", "license"}:
-            yield _reject(entry, "unsupported-format", f"not one of {', '.join(SUPPORTED_SUFFIXES)}")
-
-
 def read_documents(path: Path, max_bytes: int) -> Iterator[RawDocument | Rejection]:
     """Read one input file into documents (several for JSONL)."""
     suffix = path.suffix.lower()
@@ -109,7 +57,7 @@ def read_documents(path: Path, max_bytes: int) -> Iterator[RawDocument | Rejecti
             return
         data = path.read_bytes()
     except OSError as exc:
-        yield _stat_rejection(path, exc)
+        yield stat_rejection(path, exc)
         return
     if not data.strip():
         yield _reject(path, "empty", "the file is empty")

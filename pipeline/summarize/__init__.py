@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
 from pipeline.catalogue import UnknownModelError, get_card
-from pipeline.nlp import ModelMissingError, load_spacy
+from pipeline.nlp import ModelMissingError, load_spacy, package_version
 from pipeline.records import Article, Cluster, Passage, Provenance, Summary, SummarySentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SUMMARIES, RunDir
 from pipeline.settings import SummarizeSettings
-from pipeline.stage import Stage, StageResult
+from pipeline.stage import STAGES, Stage, StageResult
 from pipeline.summarize.embeddings import embed, load_sentence_encoder
 from pipeline.summarize.events import attribute, event_members, repeated_spans, skipper
 from pipeline.summarize.faithfulness import FactChecker
@@ -39,10 +42,14 @@ __all__ = [
     "SummarizeStage",
     "build_offline",
     "choose_backend",
+    "make_summaries",
     "summarize_articles",
 ]
 
 BACKENDS = ("auto", "neural", "offline")
+# Groups per cache commit: a killed run loses at most this many summaries' work.
+_COMMIT_EVERY = 8
+T = TypeVar("T")
 Skip = Callable[[str, int, int], bool]
 
 
@@ -62,6 +69,23 @@ class Group:
             for s in a.sentences
             if self.skip is None or not self.skip(a.id, s.start, s.end)
         ]
+
+    def cache_input(self) -> str:
+        """Everything the summary depends on besides the backend: the cache key's input.
+
+        Whole articles (text, sentence spans, entities, metadata), the group's kind and
+        target (they name the summary) and the sentences dedup said to skip.
+        """
+        return json.dumps(
+            {
+                "kind": self.kind,
+                "target": self.target,
+                "members": [a.to_dict() for a in self.members],
+                "spans": [(a.id, start, end) for a, start, end in self.spans()],
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
 
     def input_text(self) -> str:
         """The sentences the summariser reads, one a line; hashed into the provenance."""
@@ -184,26 +208,86 @@ def summarize_articles(
     clusters: Sequence[Cluster] | None = None,
     passages: Sequence[Passage] = (),
     backend: OfflineBackend | NeuralBackend | None = None,
+    cache: Cache | None = None,
 ) -> tuple[list[Summary], StageResult]:
-    """Library entry point: summaries of ``articles`` (and of the events in ``clusters``)."""
+    """Library entry point: summaries of ``articles`` (and of the events in ``clusters``).
+
+    Summaries go through ``cache`` (:mod:`pipeline.cache`), keyed by the backend,
+    its parameters and everything the summary is made from: an article or event
+    summarised in an earlier run is not summarised again.  They are committed in
+    small batches, so a killed run keeps what it had done.
+    """
     notes: list[str] = []
     if backend is None:
         backend = choose_backend(config, notes)
+    cache = cache or NullCache()
     groups = [Group("article", a.id, [a]) for a in articles]
     if clusters is None:
         notes.append("no clusters.jsonl (dedup has not run): article summaries only, no event summaries")
     else:
         groups += event_groups(articles, clusters, passages)
-    checker = FactChecker(load_spacy(config.spacy_model))
-    sentences = backend.summarize(groups)
+    by_input = {group.cache_input(): group for group in groups}
+    checker = _lazy(lambda: FactChecker(load_spacy(config.spacy_model)))
+
+    def compute(inputs: list[str]) -> list[dict]:
+        todo = [by_input[text] for text in inputs]
+        made = make_summaries(todo, backend, checker())
+        return [summary.to_dict() for summary in made]
+
+    # The backend's parameters, and the code and spaCy model around it (sentence splitting,
+    # compression, the faithfulness guard): a change to any of them is a different summary.
+    key_params = {
+        "backend": backend.name,
+        "code": STAGES["summarize"].code_version(),
+        "spacy": f"{config.spacy_model}@{package_version(config.spacy_model)}",
+        **backend.params(),
+    }
+    summaries: list[Summary] = []
+    hits = cache.hits
+    for start in range(0, len(groups), _COMMIT_EVERY):
+        chunk = [g.cache_input() for g in groups[start : start + _COMMIT_EVERY]]
+        rows = memoize_batch(cache, "summary", backend.model or backend.name, backend.revision, key_params,
+                             chunk, compute)  # fmt: skip
+        summaries.extend(Summary.from_dict(row) for row in rows)
+    cached = cache.hits - hits
+
+    unsupported = sum(len(s.unsupported) for s in summaries)
+    checked = sum(s.checked_facts for s in summaries)
+    empty = sum(1 for s in summaries if not s.text)
+    if cached:
+        notes.append(f"{cached} of {len(summaries)} summaries taken from the cache (inputs unchanged)")
+    if empty:
+        notes.append(f"{empty} summaries are empty (no usable sentence in their input)")
+    if unsupported:
+        notes.append(
+            f"faithfulness: {unsupported} of {checked} facts in summaries not found in their sources"
+        )
+    result = StageResult(
+        counts={
+            "articles": len(articles),
+            "events": sum(1 for g in groups if g.kind == "event"),
+            "out": len(summaries),
+            "cached": cached,
+            "checked_facts": checked,
+            "unsupported_facts": unsupported,
+        },
+        backend=backend.name,
+        model=backend.model,
+        revision=backend.revision,
+        notes=notes,
+    )
+    return summaries, result
+
+
+def make_summaries(
+    groups: Sequence[Group], backend: OfflineBackend | NeuralBackend, checker: FactChecker
+) -> list[Summary]:
+    """Summarise ``groups`` with ``backend`` and check each summary's facts against its sources."""
     summaries = []
-    unsupported = checked = 0
     params = backend.params()
-    for group, picked in zip(groups, sentences, strict=True):
+    for group, picked in zip(groups, backend.summarize(groups), strict=True):
         text = " ".join(s.text for s in picked)
         facts = checker(text, [a.text for a in group.members])
-        unsupported += len(facts.unsupported)
-        checked += facts.checked
         summaries.append(
             Summary(
                 id=f"summary-{group.target}",
@@ -222,39 +306,31 @@ def summarize_articles(
                 checked_facts=facts.checked,
             )
         )
-    empty = sum(1 for s in summaries if not s.text)
-    if empty:
-        notes.append(f"{empty} summaries are empty (no usable sentence in their input)")
-    if unsupported:
-        notes.append(
-            f"faithfulness: {unsupported} of {checked} facts in summaries not found in their sources"
-        )
-    result = StageResult(
-        counts={
-            "articles": len(articles),
-            "events": sum(1 for g in groups if g.kind == "event"),
-            "out": len(summaries),
-            "checked_facts": checked,
-            "unsupported_facts": unsupported,
-        },
-        backend=backend.name,
-        model=backend.model,
-        revision=backend.revision,
-        notes=notes,
-    )
-    return summaries, result
+    return summaries
+
+
+def _lazy(make: Callable[[], T]) -> Callable[[], T]:
+    """``make()`` on first call, the same object afterwards (spaCy is loaded only if needed)."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 class SummarizeStage(Stage):
     name = "summarize"
-    settings_section = "summarize"
-    reads = (ARTICLES, CLUSTERS, PASSAGES)
-    writes = (SUMMARIES,)
 
     def run(self, run: RunDir) -> StageResult:
         articles = run.read_records(ARTICLES, Article)
         clusters = run.read_records(CLUSTERS, Cluster) if run.exists(CLUSTERS) else None
         passages = run.read_records(PASSAGES, Passage) if run.exists(PASSAGES) else []
-        summaries, result = summarize_articles(articles, self.settings.summarize, clusters, passages)
+        with open_cache(self.settings) as cache:
+            summaries, result = summarize_articles(
+                articles, self.settings.summarize, clusters, passages, cache=cache
+            )
         run.write_records(SUMMARIES, summaries)
         return result

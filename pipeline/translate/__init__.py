@@ -63,9 +63,6 @@ class TranslateStage(Stage):
     """
 
     name = "translate"
-    settings_section = "translate"
-    reads = (ARTICLES, SUMMARIES)  # summaries are optional: translated when present
-    writes = (TRANSLATIONS,)
 
     def __init__(
         self,

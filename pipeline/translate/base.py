@@ -62,6 +62,11 @@ class CacheStats:
     translated: list[str] = field(default_factory=list)  # the sentences actually sent to the engine
 
 
+# Sentences per engine call and cache commit: big enough to keep Apertium's workers and
+# neural batches busy, small enough that a kill loses under a minute of work.
+COMMIT_EVERY = 512
+
+
 def translate_cached(
     translator: SentenceTranslator, sentences: Sequence[str], cache: TranslationCache | None
 ) -> tuple[list[Rendered], CacheStats]:
@@ -82,12 +87,17 @@ def translate_cached(
         else:
             stats.misses += 1
             todo.setdefault(key, sentence)
-    if todo:
-        stats.translated = list(todo.values())
-        fresh = translator.translate(stats.translated)
-        if len(fresh) != len(todo):
-            raise TranslationError(f"{translator.backend} returned {len(fresh)} translations for {len(todo)}")
-        new = dict(zip(todo, fresh, strict=True))
+    stats.translated = list(todo.values())
+    pending = list(todo.items())
+    # Committed chunk by chunk: a run killed halfway keeps the translations it had made.
+    for start in range(0, len(pending), COMMIT_EVERY):
+        chunk = dict(pending[start : start + COMMIT_EVERY])
+        fresh = translator.translate(list(chunk.values()))
+        if len(fresh) != len(chunk):
+            raise TranslationError(
+                f"{translator.backend} returned {len(fresh)} translations for {len(chunk)}"
+            )
+        new = dict(zip(chunk, fresh, strict=True))
         found.update(new)
         if cache is not None:
             cache.put_many({k: r.to_value() for k, r in new.items()})
