@@ -7,6 +7,7 @@ Exit codes: 0 everything went through; 3 some inputs were rejected (see
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,6 +125,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "quiet", False):
+        # Model libraries draw progress bars (e.g. "Loading weights") unless told not to,
+        # before they are imported.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         if args.command == "models":
             return _models(args)
