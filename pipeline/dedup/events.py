@@ -9,7 +9,8 @@
    articles, not its square.
 3. **Score** each candidate pair: embedding cosine (``semantic``), IDF-weighted
    entity overlap (``entities``) and date compatibility (``dates``), combined by
-   a weighted mean.  Publication dates too far apart veto the link outright.
+   a weighted mean.  Publication dates, or named days, too far apart veto the
+   link outright (same subject, another time: another event).
 4. **Cluster**: linked pairs are merged best first, but two groups merge only if
    the *average* combined score over all their cross pairs still reaches the
    threshold and no cross pair is vetoed (average linkage), so one bridging pair
