@@ -24,6 +24,10 @@ T = TypeVar("T", bound="Record")
 class Record:
     """Mixin: dataclass <-> JSON-compatible dict, recursing into nested records."""
 
+    # Empty slots let the small, numerous records (spans, entities, occurrences,
+    # pair links) drop their per-instance __dict__: a 100k-article corpus holds millions.
+    __slots__ = ()
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
@@ -57,27 +61,27 @@ def _decode(hint: Any, value: Any) -> Any:
 # --- ingest ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span(Record):
     start: int
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph(Record):
     start: int
     end: int
     line: int  # 1-based line of the input file where the paragraph begins
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence(Record):
     start: int
     end: int
     paragraph: int  # index into Article.paragraphs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity(Record):
     text: str
     label: str  # spaCy French labels: PER, LOC, ORG, MISC
@@ -154,7 +158,7 @@ class Provenance(Record):
 # --- dedup ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Occurrence(Record):
     article_id: str
     start: int
@@ -172,7 +176,7 @@ class Passage(Record):
     jaccard: float  # lowest estimated Jaccard similarity inside the group
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairLink(Record):
     """Why two articles were (or were not) put in the same event cluster."""
 

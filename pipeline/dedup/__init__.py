@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -45,7 +46,7 @@ class DedupResult:
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provenance: Provenance | None = None  # None when no embedding was needed (fewer than 2 articles)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall and CPU seconds per phase
 
 
 def dedup_articles(
@@ -64,32 +65,30 @@ def dedup_articles(
     timings: dict[str, float] = {}
     counts_extra: dict[str, int] = {}
 
-    t0 = time.perf_counter()
-    passages = find_passages(articles, config)
-    timings["passages_s"] = time.perf_counter() - t0
+    clock = _Clock(timings)
+    with clock("passages"):
+        passages = find_passages(articles, config)
 
     prov = None
-    t0 = time.perf_counter()
-    if len(articles) >= 2:
-        texts = [representation_text(a, config.embed_max_words) for a in articles]
-        digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
-        prov = provenance(
-            config.embedding_model,
-            {"embed_max_words": config.embed_max_words, "normalize": True},
-            digest,
-        )
-        embeddings, cached = embed_cached(texts, config, prov, cache or NullCache(), embedder)
-        counts_extra["embeddings_cached"] = cached
-        if cached:
-            notes.append(f"{cached} of {len(texts)} article embeddings taken from the cache")
-    else:
-        embeddings = np.zeros((len(articles), 0), dtype=np.float32)
-        notes.append("fewer than two articles: no pair to compare, no embedding model loaded")
-    timings["embed_s"] = time.perf_counter() - t0
+    with clock("embed"):
+        if len(articles) >= 2:
+            texts = [representation_text(a, config.embed_max_words) for a in articles]
+            digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+            prov = provenance(
+                config.embedding_model,
+                {"embed_max_words": config.embed_max_words, "normalize": True},
+                digest,
+            )
+            embeddings, cached = embed_cached(texts, config, prov, cache or NullCache(), embedder)
+            counts_extra["embeddings_cached"] = cached
+            if cached:
+                notes.append(f"{cached} of {len(texts)} article embeddings taken from the cache")
+        else:
+            embeddings = np.zeros((len(articles), 0), dtype=np.float32)
+            notes.append("fewer than two articles: no pair to compare, no embedding model loaded")
 
-    t0 = time.perf_counter()
-    clusters, pair_counts = cluster_events(articles, embeddings, config)
-    timings["events_s"] = time.perf_counter() - t0
+    with clock("events"):
+        clusters, pair_counts = cluster_events(articles, embeddings, config)
     if prov is not None:
         clusters = [replace(c, provenance=prov) for c in clusters]
 
@@ -129,6 +128,25 @@ def embed_cached(
         chunk = texts[start : start + _EMBED_CHUNK]
         rows.extend(memoize_batch(cache, "embedding", prov.model, prov.revision, params, chunk, encode))
     return np.vstack(rows).astype(np.float32, copy=False), cache.hits - hits
+
+
+class _Clock:
+    """``with clock("phase"):`` adds ``phase_s`` (wall) and ``phase_cpu_s`` (this process's CPU).
+
+    On a shared machine the wall time depends on the neighbours; CPU time does not.
+    """
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.timings[f"{phase}_s"] = time.perf_counter() - wall
+            self.timings[f"{phase}_cpu_s"] = time.process_time() - cpu
 
 
 def _input_notes(articles: Sequence[Article]) -> list[str]:

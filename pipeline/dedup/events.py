@@ -9,7 +9,8 @@
    articles, not its square.
 3. **Score** each candidate pair: embedding cosine (``semantic``), IDF-weighted
    entity overlap (``entities``) and date compatibility (``dates``), combined by
-   a weighted mean.  Publication dates too far apart veto the link outright.
+   a weighted mean.  Publication dates, or named days, too far apart veto the
+   link outright (same subject, another time: another event).
 4. **Cluster**: linked pairs are merged best first, but two groups merge only if
    the *average* combined score over all their cross pairs still reaches the
    threshold and no cross pair is vetoed (average linkage), so one bridging pair
@@ -28,11 +29,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHashLSH
 
+from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility
 from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
-from pipeline.dedup.shingles import content_words, signature
+from pipeline.dedup.shingles import content_words
 from pipeline.records import Article, Cluster, PairLink
 from pipeline.settings import DedupSettings
 
@@ -43,7 +44,6 @@ class ArticleProfile:
 
     id: str
     entities: Counter[str]  # entity key -> mentions
-    surfaces: dict[str, str]  # entity key -> how the article writes it
     dates: DateEvidence
     keywords: frozenset[str]
     published: str | None  # Article.date.iso
@@ -95,16 +95,10 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
         ]
         keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
-        surfaces: dict[str, Counter[str]] = {}
-        for entity in article.entities:
-            key = entity_key(entity)
-            if key in entities:
-                surfaces.setdefault(key, Counter())[entity.text] += 1
         profiles.append(
             ArticleProfile(
                 id=article.id,
                 entities=entities,
-                surfaces={k: c.most_common(1)[0][0] for k, c in surfaces.items()},
                 dates=DateEvidence.of(article.text, article.date),
                 keywords=keywords,
                 published=article.date.iso if article.date else None,
@@ -114,29 +108,13 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
 
 
 def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> set[tuple[int, int]]:
-    """Pairs of articles whose entity+keyword sets collide in the blocking LSH."""
-    if len(profiles) < 2:
-        return set()
+    """Pairs of articles whose sets of shared entity keys and keywords collide in the blocking LSH."""
     entity_df = _blocking_df([p.entities.keys() for p in profiles])
     n = len(profiles)
-    lsh = MinHashLSH(threshold=settings.blocking_threshold, num_perm=settings.num_perm)
-    signatures = []
-    for index, profile in enumerate(profiles):
-        items = {k for k in profile.entities if _can_block(entity_df[k], n)} | set(profile.keywords)
-        minhash = signature(items, settings.num_perm) if items else None
-        signatures.append(minhash)
-        if minhash is not None:
-            lsh.insert(index, minhash, check_duplication=False)
-    pairs: set[tuple[int, int]] = set()
-    limit = settings.max_candidates
-    for index, minhash in enumerate(signatures):
-        if minhash is None:
-            continue
-        found = [other for other in lsh.query(minhash) if other != index]
-        if len(found) > limit:  # keep the closest: bounds the work per article
-            found = heapq.nlargest(limit, found, key=lambda o: (minhash.jaccard(signatures[o]), -o))
-        pairs.update((min(index, other), max(index, other)) for other in found)
-    return pairs
+    item_sets = [{k for k in p.entities if _can_block(entity_df[k], n)} | p.keywords for p in profiles]
+    return blocking.candidate_pairs(
+        item_sets, settings.blocking_threshold, settings.num_perm, settings.max_candidates
+    )
 
 
 class PairScorer:
@@ -229,7 +207,7 @@ def cluster_events(
         pairs_by_cluster[cluster_of[i]].append(link)
         if cluster_of[j] != cluster_of[i]:
             pairs_by_cluster[cluster_of[j]].append(link)
-    clusters = [_make_cluster(g, profiles, scorer, pairs_by_cluster[g[0]]) for g in groups]
+    clusters = [_make_cluster(g, articles, profiles, scorer, pairs_by_cluster[g[0]]) for g in groups]
     counts = {
         "candidate_pairs": len(candidates),
         "scored_pairs": len(scorer.links),
@@ -239,7 +217,11 @@ def cluster_events(
 
 
 def _make_cluster(
-    group: list[int], profiles: Sequence[ArticleProfile], scorer: PairScorer, pairs: list[PairLink]
+    group: list[int],
+    articles: Sequence[Article],
+    profiles: Sequence[ArticleProfile],
+    scorer: PairScorer,
+    pairs: list[PairLink],
 ) -> Cluster:
     ids = [profiles[i].id for i in group]
     if len(group) == 1:
@@ -258,7 +240,7 @@ def _make_cluster(
         representative=representative,
         date_start=start,
         date_end=end,
-        shared_entities=_shared_entities([profiles[i] for i in group]),
+        shared_entities=_shared_entities([articles[i] for i in group], [profiles[i] for i in group]),
         pairs=pairs,
     )
 
@@ -281,8 +263,13 @@ def _date_span(members: Sequence[ArticleProfile]) -> tuple[str | None, str | Non
     return None, None
 
 
-def _shared_entities(members: Sequence[ArticleProfile], limit: int = 20) -> list[str]:
-    """Entities named by at least two members (most widely shared first); a singleton's own top names."""
+def _shared_entities(
+    articles: Sequence[Article], members: Sequence[ArticleProfile], limit: int = 20
+) -> list[str]:
+    """Entities named by at least two members (most widely shared first); a singleton's own top names.
+
+    Each is shown as the members most often write it.
+    """
     in_members: Counter[str] = Counter()
     mentions: Counter[str] = Counter()
     for p in members:
@@ -291,13 +278,17 @@ def _shared_entities(members: Sequence[ArticleProfile], limit: int = 20) -> list
     need = 2 if len(members) > 1 else 1
     keys = [k for k in in_members if in_members[k] >= need]
     keys.sort(key=lambda k: (-in_members[k], -mentions[k], k))
-    surfaces = {}
-    for p in members:
-        for k, surface in p.surfaces.items():
-            surfaces.setdefault(k, surface)
+    keys = keys[: limit * 2]  # room for keys that share a surface form
+    wanted = set(keys)
+    surfaces: dict[str, Counter[str]] = {}
+    for article in articles:
+        for entity in article.entities:
+            key = entity_key(entity)
+            if key in wanted:
+                surfaces.setdefault(key, Counter())[entity.text] += 1
     shown: list[str] = []
     for k in keys:
-        surface = surfaces.get(k, k)
+        surface = surfaces[k].most_common(1)[0][0] if k in surfaces else k
         if surface not in shown:
             shown.append(surface)
     return shown[:limit]

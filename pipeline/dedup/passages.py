@@ -21,8 +21,9 @@ of units (LSH query + a few exact checks each).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from datasketch import MinHashLSH
 
@@ -46,12 +47,11 @@ class Unit:
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
-    leader: frozenset[str]  # shingle set of the first occurrence
-    occurrences: list[Occurrence] = field(default_factory=list)
+    leader: frozenset[str] | None  # shingle set of the first occurrence (None: not indexed)
+    occurrences: list[Occurrence]
     min_jaccard: float = 1.0
-    text: str = ""
 
 
 def article_units(article: Article, kind: str) -> Iterator[Unit]:
@@ -75,11 +75,17 @@ def article_units(article: Article, kind: str) -> Iterator[Unit]:
         yield Unit(article.id, kind, start + lead, end - trail, text.strip())
 
 
-def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> list[Passage]:
-    """Group near-identical units of one kind (see the module docstring); groups of one are dropped."""
+def group_units(
+    kind: str, units: Iterable[Unit], settings: DedupSettings, text_of: Callable[[Occurrence], str]
+) -> list[Passage]:
+    """Group near-identical units of one kind (see the module docstring); groups of one are dropped.
+
+    ``text_of`` gives an occurrence's text back, so groups need not keep a copy.
+    """
     lsh = MinHashLSH(threshold=settings.passage_threshold, num_perm=settings.num_perm, weights=_LSH_WEIGHTS)
+    limit = settings.max_passage_candidates
     groups: list[_Group] = []
-    exact: dict[tuple[str, ...], tuple[int, float]] = {}  # content words -> (group, jaccard to leader)
+    exact: dict[int, int] = {}  # hash of the content words -> group
     for unit in units:
         all_words = words(unit.text)
         if len(all_words) < settings.passage_min_words:
@@ -88,46 +94,61 @@ def group_units(kind: str, units: Iterable[Unit], settings: DedupSettings) -> li
         if not tokens:
             continue
         occurrence = Occurrence(unit.article_id, unit.start, unit.end)
-        key = tuple(tokens)
+        key = hash(tuple(tokens))
         if key in exact:
-            groups[exact[key][0]].occurrences.append(occurrence)
+            groups[exact[key]].occurrences.append(occurrence)
             continue
         shingle_set = frozenset(shingles(tokens, settings.shingle_words))
         minhash = signature(shingle_set, settings.num_perm)
+        candidates = lsh.query(minhash)
+        crowded = len(candidates) > limit
+        if crowded:  # verify the oldest leaders only: bounded work per unit
+            candidates = heapq.nsmallest(limit, candidates)
         best, best_sim = -1, -1.0
-        for gid in lsh.query(minhash):
-            sim = jaccard(shingle_set, groups[gid].leader)
+        for gid in candidates:
+            sim = jaccard(shingle_set, groups[gid].leader)  # type: ignore[arg-type]
             if sim > best_sim or (sim == best_sim and gid < best):
                 best, best_sim = gid, sim
         if best >= 0 and best_sim >= settings.passage_threshold:
             group = groups[best]
             group.occurrences.append(occurrence)
             group.min_jaccard = min(group.min_jaccard, best_sim)
-            exact[key] = (best, best_sim)
+            exact[key] = best
             continue
         gid = len(groups)
-        groups.append(_Group(leader=shingle_set, occurrences=[occurrence], text=unit.text))
+        exact[key] = gid
+        if crowded:
+            # Many similar leaders already cover this region (templated text with
+            # other names): another leader would only make every later query
+            # longer.  The unit keeps its own group; exact copies still join it.
+            groups.append(_Group(None, [occurrence]))
+            continue
+        groups.append(_Group(shingle_set, [occurrence]))
         lsh.insert(gid, minhash, check_duplication=False)
-        exact[key] = (gid, 1.0)
-    return [_to_passage(kind, g) for g in groups if len(g.occurrences) > 1]
+    return [_to_passage(kind, g, text_of) for g in groups if len(g.occurrences) > 1]
 
 
 def find_passages(articles: Sequence[Article], settings: DedupSettings) -> list[Passage]:
     """Sentence groups, then paragraph groups, over all ``articles`` (input order)."""
+    text_by_id = {a.id: a.text for a in articles}
+
+    def text_of(occurrence: Occurrence) -> str:
+        return text_by_id[occurrence.article_id][occurrence.start : occurrence.end]
+
     passages: list[Passage] = []
     for kind in ("sentence", "paragraph"):
         units = (unit for article in articles for unit in article_units(article, kind))
-        passages.extend(group_units(kind, units, settings))
+        passages.extend(group_units(kind, units, settings, text_of))
     return passages
 
 
-def _to_passage(kind: str, group: _Group) -> Passage:
+def _to_passage(kind: str, group: _Group, text_of: Callable[[Occurrence], str]) -> Passage:
     first = group.occurrences[0]
     digest = hashlib.sha1(f"{kind}:{first.article_id}:{first.start}:{first.end}".encode()).hexdigest()
     return Passage(
         id=f"{kind[0]}-{digest[:12]}",
         kind=kind,  # type: ignore[arg-type]
-        text=group.text,
+        text=text_of(first),
         occurrences=group.occurrences,
         jaccard=round(group.min_jaccard, 4),
     )
