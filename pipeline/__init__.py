@@ -5,7 +5,7 @@ Library use::
     import pipeline
     summary = pipeline.run(["corpus/articles"], out="runs/demo")
 
-Each stage is also a class (``pipeline.runner.STAGES``) that works on a run directory.
+Each stage is also a class that works on a run directory; ``pipeline.stage.STAGES`` lists them.
 """
 
 __version__ = "0.1.0"

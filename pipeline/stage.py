@@ -149,7 +149,7 @@ STAGES: Mapping[str, StageSpec] = {
         ),
     )
 }
-STAGE_ORDER = tuple(STAGES)
+STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
 
 
 @dataclass

@@ -66,6 +66,7 @@ def test_one_summary_per_article_and_per_event(default_run, seed_articles):
         "articles": 5,
         "events": 1,
         "out": 6,
+        "cached": 0,  # the test settings disable the cache
         "checked_facts": sum(s.checked_facts for s in summaries),
         "unsupported_facts": 0,
     }

@@ -126,7 +126,8 @@ def embed_cached(
     hits = cache.hits
     for start in range(0, len(texts), _EMBED_CHUNK):
         chunk = texts[start : start + _EMBED_CHUNK]
-        rows.extend(memoize_batch(cache, "embedding", prov.model, prov.revision, params, chunk, encode))
+        model_label = prov.model or config.embedding_model
+        rows.extend(memoize_batch(cache, "embedding", model_label, prov.revision, params, chunk, encode))
     return np.vstack(rows).astype(np.float32, copy=False), cache.hits - hits
 
 
