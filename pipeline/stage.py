@@ -52,9 +52,11 @@ class StageSpec:
     writes: tuple[str, ...] = ()
     # Settings that change the outputs: a whole section ("dedup") or one key ("ingest.spacy_model").
     settings: tuple[str, ...] = ()
-    # "module:function(settings) -> dict" for inputs that live outside the run directory
-    # (e.g. reference files); it must import quickly.
-    external: str | None = None
+    # "module:function(settings) -> dict" for what lives outside the run directory: models
+    # (pipeline.fingerprints), reference files.  They must import and run quickly.
+    external: tuple[str, ...] = ()
+    # Code besides the stage's own package whose edits change its outputs.
+    uses: tuple[str, ...] = ()
     reads_input_paths: bool = False  # ingest: the user's input files are its inputs
 
     @property
@@ -68,25 +70,33 @@ class StageSpec:
             section, _, key = item.partition(".")
             values = settings.section_dict(section)
             config[item] = values[key] if key else values
-        if self.external:
-            module, _, function = self.external.partition(":")
-            config["external"] = getattr(importlib.import_module(module), function)(settings)
+        for target in self.external:
+            module, _, function = target.partition(":")
+            config.setdefault("external", {})[function] = getattr(importlib.import_module(module), function)(
+                settings
+            )
         return config
 
     def code_version(self) -> str:
-        """Package version plus a hash of the stage's source files: editing a stage reruns it.
+        """Package version plus a hash of the stage's code: editing it reruns the stage.
 
-        The files are found without importing them: the stage's whole package
-        (``pipeline/dedup/``), or the package its module belongs to (``eval/score.py``
-        uses the rest of ``eval/``).  Stages whose "model" is this code (offline
-        summaries, ingest) also put it in their cache keys.
+        The code is the stage's whole package, templates included (``pipeline/dedup/``;
+        ``eval/score.py`` uses the rest of ``eval/``), what it ``uses`` and
+        :data:`SHARED_CODE`; the files are found without importing them.  Stages
+        whose "model" is this code (ingest rules, offline summaries) also put it in
+        their cache keys.
         """
-        found = importlib.util.find_spec(self.module)
-        if found is None or not found.origin:
-            raise ValueError(f"stage {self.name!r}: module {self.module} not found")
         digest = hashlib.sha256()
-        for path in sorted(Path(found.origin).parent.rglob("*.py")):
-            digest.update(path.read_bytes())
+        for module in (self.module, *self.uses, *SHARED_CODE):
+            found = importlib.util.find_spec(module)
+            if found is None or not found.origin:
+                raise ValueError(f"stage {self.name!r}: module {module} not found")
+            origin = Path(found.origin)
+            whole_package = found.submodule_search_locations is not None or module == self.module
+            files = sorted(_source_files(origin.parent)) if whole_package else [origin]
+            for path in files:
+                digest.update(f"{module}:{path.relative_to(origin.parent)}\0".encode())
+                digest.update(path.read_bytes())
         return f"{__version__}+{digest.hexdigest()[:12]}"
 
     def load(self) -> type[Stage]:
@@ -97,6 +107,26 @@ class StageSpec:
         return cls
 
 
+def _source_files(root: Path) -> list[Path]:
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
+    ]
+
+
+# Modules every stage builds on: records and their (de)serialisation, run files, the
+# cache, model lookup.
+SHARED_CODE = (
+    "pipeline.records",
+    "pipeline.rundir",
+    "pipeline.cache",
+    "pipeline.checkpoint",
+    "pipeline.catalogue",
+    "pipeline.nlp",
+    "pipeline.fingerprints",
+)
+
 # The stage graph, in run order.
 STAGES: Mapping[str, StageSpec] = {
     spec.name: spec
@@ -106,6 +136,7 @@ STAGES: Mapping[str, StageSpec] = {
             "pipeline.ingest:IngestStage",
             writes=(ARTICLES, REJECTED),
             settings=("ingest",),
+            external=("pipeline.fingerprints:ingest_models",),
             reads_input_paths=True,
         ),
         StageSpec(
@@ -114,6 +145,7 @@ STAGES: Mapping[str, StageSpec] = {
             reads=(ARTICLES,),
             writes=(PASSAGES, CLUSTERS),
             settings=("dedup",),
+            external=("pipeline.fingerprints:dedup_models",),
         ),
         StageSpec(
             "summarize",
@@ -121,6 +153,7 @@ STAGES: Mapping[str, StageSpec] = {
             reads=(ARTICLES, CLUSTERS, PASSAGES),
             writes=(SUMMARIES,),
             settings=("summarize",),
+            external=("pipeline.fingerprints:summarize_models",),
         ),
         StageSpec(
             # Summaries are optional: translated when present.  Sentences are split with ingest's model.
@@ -129,6 +162,7 @@ STAGES: Mapping[str, StageSpec] = {
             reads=(ARTICLES, SUMMARIES),
             writes=(TRANSLATIONS,),
             settings=("translate", "ingest.spacy_model"),
+            external=("pipeline.fingerprints:translate_models",),
         ),
         StageSpec(
             # The Apertium baseline uses the translate settings; the references are an input too.
@@ -136,8 +170,9 @@ STAGES: Mapping[str, StageSpec] = {
             "eval.score:ScoreStage",
             reads=(ARTICLES, CLUSTERS, SUMMARIES, TRANSLATIONS),
             writes=(SCORES,),
-            settings=("score", "translate"),
-            external="eval.references:references_config",
+            settings=("score", "translate", "ingest.spacy_model"),
+            external=("eval.references:references_config", "pipeline.fingerprints:score_models"),
+            uses=("pipeline.translate",),
         ),
         StageSpec(
             # manifest.json is read too (for stage notes) but not declared: the runner rewrites it

@@ -203,3 +203,43 @@ def test_kill_9_mid_summarize_then_resume_equals_uninterrupted(tmp_path, many_ar
     counts = RunDir(killed).read_json("manifest.json")["stages"]["summarize"]["counts"]
     assert counts["cached"] >= committed  # resumed from what was committed, not from scratch
     assert (killed / "summaries.jsonl").read_bytes() == (reference / "summaries.jsonl").read_bytes()
+
+
+def _copy_run(grown_run, tmp_path: Path) -> tuple[Path, Path]:
+    out, src, cache, _, _ = grown_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shutil.copy(cache, tmp_path / "cache.sqlite")  # a copy, so this test leaves the shared one alone
+    return copy, src
+
+
+def test_a_summarize_setting_reruns_summarize_and_what_follows_only(grown_run, tmp_path, monkeypatch):
+    copy, src = _copy_run(grown_run, tmp_path)
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache.sqlite"))
+    before = RunDir(copy).read_json("manifest.json")["stages"]
+    assert main(["run", str(src), "--out", str(copy), "-q", "--set", "summarize.target_words=35"]) == 0
+    after = RunDir(copy).read_json("manifest.json")["stages"]
+    assert after["ingest"] == before["ingest"] and after["dedup"] == before["dedup"]  # skipped
+    assert after["summarize"]["counts"]["cached"] == 0  # new parameters: nothing reused
+    assert after["summarize"]["config_sha256"] != before["summarize"]["config_sha256"]
+    assert after["translate"]["counts"]["cached"] > 0  # the articles' sentences are reused
+
+
+def test_an_edited_reference_file_is_scored_again(grown_run, tmp_path, monkeypatch):
+    copy, src = _copy_run(grown_run, tmp_path)
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache.sqlite"))
+    references = tmp_path / "references"
+    shutil.copytree(REPO / "corpus" / "references", references)
+    run = ["run", str(src), "--out", str(copy), "-q", "--references", str(references)]
+    assert main(run) == 0
+    scored = RunDir(copy).read_json("manifest.json")["stages"]
+    assert main(run) == 0
+    assert RunDir(copy).read_json("manifest.json")["stages"] == scored  # unchanged: all skipped
+
+    summaries = references / "summaries.jsonl"
+    summaries.write_text("\n".join(summaries.read_text().splitlines()[:-1]) + "\n")  # drop one reference
+    assert main(run) == 0
+    rescored = RunDir(copy).read_json("manifest.json")["stages"]
+    assert rescored["summarize"] == scored["summarize"]
+    assert rescored["score"]["config_sha256"] != scored["score"]["config_sha256"]
+    assert rescored["score"]["outputs_sha256"] != scored["score"]["outputs_sha256"]  # one reference fewer

@@ -166,7 +166,7 @@ def test_score_stage_writes_strict_json(tmp_path, eval_settings):
 def test_stage_config_tracks_the_reference_files(eval_settings, references):
     config = ScoreStage(eval_settings).config()
     files = {"clusters.jsonl", "summaries.jsonl", "translations.jsonl"}
-    assert set(config["external"]["references_sha256"]) == files
+    assert set(config["external"]["references_config"]["references_sha256"]) == files
 
 
 def test_run_with_only_articles_scores_baselines_and_says_what_is_missing(tmp_path, eval_settings):

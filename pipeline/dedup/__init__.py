@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
-from pipeline.dedup.embeddings import embed, load_embedder, local_model_fingerprint, provenance
+from pipeline.dedup.embeddings import ENCODING_VERSION, embed, load_embedder, provenance
 from pipeline.dedup.events import cluster_events, representation_text
 from pipeline.dedup.passages import find_passages
+from pipeline.fingerprints import local_files
 from pipeline.records import Article, Cluster, Passage, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
 from pipeline.settings import DedupSettings, Settings
@@ -36,7 +37,7 @@ __all__ = ["DedupResult", "DedupStage", "dedup_articles", "embed_cached"]
 
 # Texts per cache commit: large enough to batch the encoder well, small enough that a
 # killed run loses little.
-_EMBED_CHUNK = 512
+_COMMIT_EVERY = 512
 
 
 @dataclass
@@ -113,7 +114,12 @@ def embed_cached(
 
     Committed to the cache in chunks, so a killed run keeps what it had encoded.
     """
-    params = {**prov.params, **local_model_fingerprint(config.embedding_model)}
+    params = {
+        **prov.params,
+        "encoding": ENCODING_VERSION,
+        "local_files": local_files(config.embedding_model),  # a model retrained in place
+    }
+    model_label = prov.model or config.embedding_model
     model = embedder
 
     def encode(batch: list[str]) -> list[np.ndarray]:
@@ -124,9 +130,8 @@ def embed_cached(
 
     rows: list[np.ndarray] = []
     hits = cache.hits
-    for start in range(0, len(texts), _EMBED_CHUNK):
-        chunk = texts[start : start + _EMBED_CHUNK]
-        model_label = prov.model or config.embedding_model
+    for start in range(0, len(texts), _COMMIT_EVERY):
+        chunk = texts[start : start + _COMMIT_EVERY]
         rows.extend(memoize_batch(cache, "embedding", model_label, prov.revision, params, chunk, encode))
     return np.vstack(rows).astype(np.float32, copy=False), cache.hits - hits
 

@@ -95,22 +95,6 @@ def load_embedder(name: str, device: str | None = None):  # -> SentenceTransform
         ) from exc
 
 
-def local_model_fingerprint(name: str) -> dict[str, str]:
-    """For a model in a local directory, a digest of its files' names, sizes and times.
-
-    Hub models are pinned by revision and packaged ones by version; a directory has
-    neither, so cached outputs are keyed by this instead (a retrained model in the
-    same place must not reuse the old model's embeddings).
-    """
-    if not Path(name).is_dir():
-        return {}
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(name).rglob("*") if p.is_file()):
-        st = path.stat()
-        digest.update(f"{path.relative_to(name)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return {"local_files": digest.hexdigest()}
-
-
 def provenance(name: str, params: dict, input_sha256: str) -> Provenance:
     """Which model made the embeddings: hub id at its revision, or package at its version."""
     spec = resolve_embedder(name)
@@ -129,6 +113,11 @@ def provenance(name: str, params: dict, input_sha256: str) -> Provenance:
         params={"model_id": spec.model_id, **params},
         input_sha256=input_sha256,
     )
+
+
+# Part of every cached embedding's key: a change to how texts are encoded here must not be
+# answered with vectors made the old way.
+ENCODING_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def embed(model, texts: Sequence[str], batch_size: int) -> np.ndarray:

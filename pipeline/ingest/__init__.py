@@ -16,12 +16,12 @@ from collections.abc import Iterable, Sequence
 
 from pipeline.cache import memoize_batch, open_cache
 from pipeline.checkpoint import BatchWriter
+from pipeline.fingerprints import package_version
 from pipeline.ingest.boilerplate import is_heading, strip_boilerplate
 from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
 from pipeline.ingest.readers import RawDocument, discover, read_documents
 from pipeline.ingest.structure import analyse, build_paragraphs, layout
-from pipeline.nlp import package_version
 from pipeline.records import Article, Rejection, Removal
 from pipeline.rundir import ARTICLES, REJECTED, RunDir
 from pipeline.settings import IngestSettings, Settings
@@ -144,7 +144,9 @@ class IngestStage(Stage):
 
     def run(self, run: RunDir) -> StageResult:
         config = self.settings.ingest
-        fingerprint = hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()
+        code = self.spec.code_version()  # the rules are the model: new rules, new outputs
+        # Committed parts made under other settings or code are discarded, never mixed in.
+        fingerprint = hashlib.sha256(json.dumps([self.config(), code], sort_keys=True).encode()).hexdigest()
         items: list[tuple[str, RawDocument | Rejection]] = []
         for found in discover(self.paths):
             if isinstance(found, Rejection):
@@ -154,7 +156,6 @@ class IngestStage(Stage):
                 key = doc.source if isinstance(doc, Rejection) else f"{doc.source}|{doc.name}"
                 items.append((f"doc:{key}", doc))
         cache_model = f"{config.spacy_model}@{package_version(config.spacy_model)}"
-        code = self.spec.code_version()  # the rules are the model: new rules, new outputs
         hits = 0
         with (
             open_cache(self.settings) as cache,

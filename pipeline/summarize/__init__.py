@@ -24,7 +24,8 @@ from typing import TypeVar
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
 from pipeline.catalogue import UnknownModelError, get_card
-from pipeline.nlp import ModelMissingError, load_spacy, package_version
+from pipeline.fingerprints import local_files, package_version
+from pipeline.nlp import ModelMissingError, load_spacy
 from pipeline.records import Article, Cluster, Passage, Provenance, Summary, SummarySentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SUMMARIES, RunDir
 from pipeline.settings import SummarizeSettings
@@ -80,7 +81,8 @@ class Group:
             {
                 "kind": self.kind,
                 "target": self.target,
-                "members": [a.to_dict() for a in self.members],
+                # Not the file path: the same article read from elsewhere has the same summary.
+                "members": [{**a.to_dict(), "source": None} for a in self.members],
                 "spans": [(a.id, start, end) for a, start, end in self.spans()],
             },
             sort_keys=True,
@@ -226,8 +228,8 @@ def summarize_articles(
         notes.append("no clusters.jsonl (dedup has not run): article summaries only, no event summaries")
     else:
         groups += event_groups(articles, clusters, passages)
-    by_input = {group.cache_input(): group for group in groups}
     checker = _lazy(lambda: FactChecker(load_spacy(config.spacy_model)))
+    by_input: dict[str, Group] = {}  # the current chunk's groups, by cache input
 
     def compute(inputs: list[str]) -> list[dict]:
         todo = [by_input[text] for text in inputs]
@@ -240,14 +242,19 @@ def summarize_articles(
         "backend": backend.name,
         "code": STAGES["summarize"].code_version(),
         "spacy": f"{config.spacy_model}@{package_version(config.spacy_model)}",
+        "local_files": local_files(backend.model) if backend.model else None,  # a model retrained in place
         **backend.params(),
     }
     summaries: list[Summary] = []
     hits = cache.hits
-    for start in range(0, len(groups), _COMMIT_EVERY):
-        chunk = [g.cache_input() for g in groups[start : start + _COMMIT_EVERY]]
-        rows = memoize_batch(cache, "summary", backend.model or backend.name, backend.revision, key_params,
-                             chunk, compute)  # fmt: skip
+    model_label = backend.model or backend.name
+    # Commit at least every few groups (a kill loses little), in whole neural batches.
+    every = max(_COMMIT_EVERY, config.batch_size)
+    for start in range(0, len(groups), every):
+        chunk = groups[start : start + every]
+        inputs = [g.cache_input() for g in chunk]  # equal inputs are summarised once
+        by_input = dict(zip(inputs, chunk, strict=True))
+        rows = memoize_batch(cache, "summary", model_label, backend.revision, key_params, inputs, compute)
         summaries.extend(Summary.from_dict(row) for row in rows)
     cached = cache.hits - hits
 

