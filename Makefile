@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 RUN ?= runs/seed
 APT_PACKAGES := apertium apertium-fr-es apertium-eng-spa
 
-.PHONY: setup system-deps run test lint bench clean
+.PHONY: setup system-deps run test lint typecheck bench clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -34,6 +34,9 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check pipeline eval tests bench
 	$(VENV)/bin/ruff format --check pipeline eval tests bench
+
+typecheck: setup
+	$(VENV)/bin/mypy pipeline eval --ignore-missing-imports
 
 bench: setup
 	$(PY) bench/dedup.py

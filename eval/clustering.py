@@ -26,10 +26,15 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sklearn.metrics import adjusted_rand_score
 
-Labels = Mapping[Hashable, Hashable]
+# Generic in the item type: Mapping keys are invariant, so ``Mapping[Hashable, …]``
+# would refuse a ``dict[str, str]``.  Cluster labels (values) may be any hashable.
+Item = TypeVar("Item", bound=Hashable)
+Cluster = TypeVar("Cluster", bound=Hashable)
+Labels = Mapping[Item, Hashable]
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class PairwiseScores:
     true_pairs: int
 
 
-def align(predicted: Labels, gold: Labels) -> tuple[list[Hashable], set[Hashable], set[Hashable]]:
+def align(predicted: Labels[Item], gold: Labels[Item]) -> tuple[list[Item], set[Item], set[Item]]:
     """Items in both mappings (sorted by ``str``), and those only in ``predicted`` / only in ``gold``.
 
     >>> align({"a": 1, "b": 1}, {"b": 0, "c": 0})
@@ -57,7 +62,7 @@ def _same_cluster_pairs(labels: Iterable[Hashable]) -> int:
     return sum(n * (n - 1) // 2 for n in Counter(labels).values())
 
 
-def pairwise_scores(predicted: Labels, gold: Labels) -> PairwiseScores:
+def pairwise_scores(predicted: Labels[Item], gold: Labels[Item]) -> PairwiseScores:
     """Pairwise precision, recall and F1 of ``predicted`` against ``gold``.
 
     Textbook case (Manning et al., *Introduction to IR*, §16.3): 17 items in
@@ -88,7 +93,7 @@ def pairwise_scores(predicted: Labels, gold: Labels) -> PairwiseScores:
     return PairwiseScores(precision, recall, f1, predicted_pairs, gold_pairs, true_pairs)
 
 
-def adjusted_rand_index(predicted: Labels, gold: Labels) -> float:
+def adjusted_rand_index(predicted: Labels[Item], gold: Labels[Item]) -> float:
     """Adjusted Rand index (Hubert & Arabie 1985) via scikit-learn, over the common items.
 
     1.0 for identical partitions (labels may differ), about 0 for chance
@@ -115,13 +120,13 @@ def adjusted_rand_index(predicted: Labels, gold: Labels) -> float:
     return float(adjusted_rand_score(true, pred))
 
 
-def labels_from_members(clusters: Iterable[tuple[Hashable, Iterable[Hashable]]]) -> dict[Hashable, Hashable]:
+def labels_from_members(clusters: Iterable[tuple[Cluster, Iterable[Item]]]) -> dict[Item, Cluster]:
     """``{item: cluster}`` from ``(cluster, members)`` pairs.
 
     >>> labels_from_members([("e1", ["a", "b"]), ("e2", ["c"])])
     {'a': 'e1', 'b': 'e1', 'c': 'e2'}
     """
-    labels: dict[Hashable, Hashable] = {}
+    labels: dict[Item, Cluster] = {}
     for cluster, members in clusters:
         for item in members:
             if item in labels:
@@ -132,10 +137,10 @@ def labels_from_members(clusters: Iterable[tuple[Hashable, Iterable[Hashable]]])
 
 def load_gold_clusters(path: str | Path) -> dict[str, str]:
     """``{article name: cluster slug}`` from a gold ``clusters.jsonl``."""
-    rows = []
+    rows: list[tuple[str, list[str]]] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
                 rows.append((row["cluster"], row["members"]))
-    return labels_from_members(rows)  # type: ignore[return-value]
+    return labels_from_members(rows)

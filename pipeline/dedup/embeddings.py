@@ -19,12 +19,16 @@ import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.catalogue import ModelCard, UnknownModelError, get_card, load_catalogue
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Provenance
+
+if TYPE_CHECKING:  # annotations only: the loader imports it lazily (it pulls in torch)
+    from sentence_transformers import SentenceTransformer
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,15 @@ def resolve_embedder(name: str) -> EmbedderSpec:
 
 
 @functools.cache
-def load_embedder(name: str, device: str | None = None):  # -> SentenceTransformer
+def load_embedder(name: str, device: str | None = None) -> SentenceTransformer:
     """Load (once per process) the SentenceTransformer that ``name`` designates.
 
     Raises :class:`ModelMissingError` naming the model and how to get it when
     the weights are not on this machine.
     """
-    from sentence_transformers import SentenceTransformer
-
     spec = resolve_embedder(name)
-    # Pickled .bin weights are refused; repository code is never run.
-    safe = {"trust_remote_code": False, "model_kwargs": {"use_safetensors": True}}
     if spec.local_dir:
-        return SentenceTransformer(spec.local_dir, device=device, **safe)
+        return _load_safely(spec.local_dir, device=device)
     if spec.package:
         try:
             module = importlib.import_module(spec.package)
@@ -83,9 +83,9 @@ def load_embedder(name: str, device: str | None = None):  # -> SentenceTransform
             ) from exc
         if not (path / "modules.json").is_file():
             raise ModelMissingError(f"package {spec.package!r} has no model files under {path}; reinstall it")
-        return SentenceTransformer(str(path), device=device, **safe)
+        return _load_safely(str(path), device=device)
     try:
-        return SentenceTransformer(spec.model_id, revision=spec.revision, device=device, **safe)
+        return _load_safely(spec.model_id, revision=spec.revision, device=device)
     except OSError as exc:
         raise ModelMissingError(
             f"embedding model {spec.name!r} ({spec.model_id} at revision {spec.revision}) is not available "
@@ -93,6 +93,19 @@ def load_embedder(name: str, device: str | None = None):  # -> SentenceTransform
             f"(`huggingface-cli download {spec.model_id} --revision {spec.revision}`) and copy the "
             "cache, or set dedup.embedding_model to a local directory."
         ) from exc
+
+
+def _load_safely(source: str, *, device: str | None, revision: str | None = None) -> SentenceTransformer:
+    """A SentenceTransformer from safetensors only (no pickled .bin); repository code is never run."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(
+        source,
+        device=device,
+        revision=revision,
+        trust_remote_code=False,
+        model_kwargs={"use_safetensors": True},
+    )
 
 
 def provenance(name: str, params: dict, input_sha256: str) -> Provenance:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict
 
 from pipeline.cache import memoize_batch, open_cache
 from pipeline.checkpoint import BatchWriter
@@ -22,7 +23,7 @@ from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
 from pipeline.ingest.readers import RawDocument, discover, read_documents
 from pipeline.ingest.structure import analyse, build_paragraphs, layout
-from pipeline.records import Article, Rejection, Removal
+from pipeline.records import Article, DateInfo, Rejection, Removal
 from pipeline.rundir import ARTICLES, REJECTED, RunDir
 from pipeline.settings import IngestSettings, Settings
 from pipeline.stage import Stage, StageResult
@@ -44,11 +45,17 @@ def ingest_paths(
             rejections.append(found)
             continue
         for doc in read_documents(found, config.max_bytes):
-            (rejections if isinstance(doc, Rejection) else documents).append(doc)  # type: ignore[arg-type]
+            if isinstance(doc, Rejection):
+                rejections.append(doc)
+            else:
+                documents.append(doc)
     articles: list[Article] = []
     for doc in documents:
         result = ingest_document(doc, config)
-        (rejections if isinstance(result, Rejection) else articles).append(result)  # type: ignore[arg-type]
+        if isinstance(result, Rejection):
+            rejections.append(result)
+        else:
+            articles.append(result)
     return articles, rejections
 
 
@@ -114,7 +121,7 @@ def ingest_document(doc: RawDocument, config: IngestSettings) -> Article | Rejec
     )
 
 
-def _take_date_marker(lines: Sequence[str]) -> tuple[object, list[str], Removal | None]:
+def _take_date_marker(lines: Sequence[str]) -> tuple[DateInfo | None, list[str], Removal | None]:
     """Split an explicit leading date marker ("date 2024-02 …") off the first non-empty line."""
     lines = list(lines)
     for i, line in enumerate(lines):
@@ -169,10 +176,13 @@ class IngestStage(Stage):
                     result: Article | Rejection = item
                 else:
                     before = cache.hits
+
+                    def compute(_texts: list[str], doc: RawDocument = item) -> list[_EncodedResult]:
+                        return [_encode_result(ingest_document(doc, config))]
+
                     (payload,) = memoize_batch(
-                        cache, "ingest", cache_model, code, self.config(), [_doc_fingerprint(item)],
-                        lambda _texts, doc=item: [_encode_result(ingest_document(doc, config))],
-                    )  # fmt: skip
+                        cache, "ingest", cache_model, code, self.config(), [_doc_fingerprint(item)], compute
+                    )
                     hits += cache.hits - before
                     result = _decode_result(payload)
                 if key not in articles_out.done_keys():
@@ -199,11 +209,18 @@ def _doc_fingerprint(doc: RawDocument) -> str:
     return json.dumps(dataclasses.asdict(doc), sort_keys=True, ensure_ascii=False)
 
 
-def _encode_result(result: Article | Rejection) -> dict[str, object]:
+class _EncodedResult(TypedDict, total=False):
+    """A cached ingest outcome: exactly one of the two keys is present."""
+
+    article: dict[str, Any]
+    rejection: dict[str, Any]
+
+
+def _encode_result(result: Article | Rejection) -> _EncodedResult:
     return {"article": result.to_dict()} if isinstance(result, Article) else {"rejection": result.to_dict()}
 
 
-def _decode_result(payload: dict[str, dict]) -> Article | Rejection:
+def _decode_result(payload: _EncodedResult) -> Article | Rejection:
     if "article" in payload:
         return Article.from_dict(payload["article"])
     return Rejection.from_dict(payload["rejection"])

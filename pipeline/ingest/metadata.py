@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Literal
 
 from pipeline.records import DateInfo
 
@@ -56,7 +57,8 @@ def split_date_marker(text: str) -> tuple[DateInfo | None, str]:
     year, month, day = m.group(1), m.group(2), m.group(3)
     if not _valid(int(year), int(month), int(day) if day else 1):
         return None, text
-    iso, precision = (f"{year}-{month}-{day}", "day") if day else (f"{year}-{month}", "month")
+    precision: Literal["day", "month"] = "day" if day else "month"
+    iso = f"{year}-{month}-{day}" if day else f"{year}-{month}"
     return DateInfo(raw=m.group(0).strip(), iso=iso, precision=precision, origin="date-line"), text[m.end() :]
 
 

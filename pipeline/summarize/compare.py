@@ -98,8 +98,11 @@ def compare(
     for name, summaries in systems.items():
         out[name] = {}
         for kind in ("article", "event"):
-            pairs = [(r["fr"], summaries.get(r["target"])) for r in references if r["kind"] == kind]
-            pairs = [(ref, sys_) for ref, sys_ in pairs if sys_ is not None]
+            pairs: list[tuple[str, str]] = []
+            for r in references:
+                summary = summaries.get(r["target"]) if r["kind"] == kind else None
+                if summary is not None:
+                    pairs.append((r["fr"], summary))
             if pairs:
                 words = sum(len(re.findall(r"\w+", s)) for _, s in pairs) / len(pairs)
                 out[name][kind] = {**mean_rouge(pairs), "n": float(len(pairs)), "words": words}
@@ -127,13 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summarizer, notes = build_offline(settings.summarize)
     systems: dict[str, dict[str, str]] = {"offline": {}, "lead-3": {}, "lead-3-clean": {}, "lead-words": {}}
-    target = settings.summarize.target_words
+    target_words = settings.summarize.target_words
     for a in articles:
         systems["offline"][a.name] = " ".join(e.text for e in summarizer.summarize_article(a))
         systems["lead-3"][a.name] = lead(a)
         clean = [c.original for c in summarizer.candidates([a]) if c.rank < 3]
         systems["lead-3-clean"][a.name] = " ".join(clean)
-        systems["lead-words"][a.name] = lead_words(a, target)
+        systems["lead-words"][a.name] = lead_words(a, target_words)
     for ref in references:
         if ref["kind"] != "event":
             continue
@@ -143,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extracts = summarizer.summarize_many(members)
         systems["offline"][ref["target"]] = " ".join(e.text for e in extracts)
         systems["lead-3"][ref["target"]] = lead(members[0])
-        systems["lead-words"][ref["target"]] = lead_words(members[0], target)
+        systems["lead-words"][ref["target"]] = lead_words(members[0], target_words)
         systems["lead-3-clean"][ref["target"]] = " ".join(
             c.original for c in summarizer.candidates(members[:1]) if c.rank < 3
         )

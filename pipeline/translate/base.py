@@ -41,11 +41,26 @@ class Rendered:
 
 
 class SentenceTranslator(Protocol):
-    """A French→English sentence translation engine."""
+    """A French→English sentence translation engine.
 
-    backend: str  # "neural", "ct2" or "apertium": recorded in every Provenance
-    model: str | None  # hub id, local directory or tool name
-    revision: str | None  # commit sha or package versions
+    ``backend``, ``model`` and ``revision`` are read-only here (properties), so an
+    engine may declare them more precisely: ``model: str`` satisfies ``str | None``.
+    """
+
+    @property
+    def backend(self) -> str:
+        """``"neural"``, ``"ct2"`` or ``"apertium"``: recorded in every Provenance."""
+        ...
+
+    @property
+    def model(self) -> str | None:
+        """Hub id, local directory or tool name."""
+        ...
+
+    @property
+    def revision(self) -> str | None:
+        """Commit sha or package versions."""
+        ...
 
     def params(self) -> dict[str, Any]:
         """The settings that change the output (cache key and provenance)."""
