@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue import UnknownModelError, get_card
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SummarizeSettings
 
 APERTIUM_PACKAGES = ("apertium", "apertium-fr-es", "apertium-eng-spa")
 
@@ -127,7 +127,10 @@ def dedup_models(settings: Settings) -> dict[str, Any]:
 
 
 def summarize_models(settings: Settings) -> dict[str, Any]:
-    config = settings.summarize
+    return summarize_fingerprint(settings.summarize)
+
+
+def summarize_fingerprint(config: SummarizeSettings) -> dict[str, Any]:
     return {
         "spacy": spacy_fingerprint(config.spacy_model),
         "seq2seq": model_fingerprint(config.model, "summarize") if config.backend != "offline" else None,

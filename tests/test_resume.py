@@ -243,3 +243,20 @@ def test_an_edited_reference_file_is_scored_again(grown_run, tmp_path, monkeypat
     assert rescored["summarize"] == scored["summarize"]
     assert rescored["score"]["config_sha256"] != scored["score"]["config_sha256"]
     assert rescored["score"]["outputs_sha256"] != scored["score"]["outputs_sha256"]  # one reference fewer
+
+
+def test_summaries_all_in_the_cache_load_no_summariser(grown_run, tmp_path, monkeypatch):
+    import pipeline.summarize as summarize
+
+    copy, _ = _copy_run(grown_run, tmp_path)
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache.sqlite"))
+
+    def no_loading(*args, **kwargs):
+        raise RuntimeError("a summariser was loaded although every summary is in the cache")
+
+    monkeypatch.setattr(summarize, "choose_backend", no_loading)
+    assert main(["summarize", str(copy), "--force", "-q"]) == 0
+    record = RunDir(copy).read_json("manifest.json")["stages"]["summarize"]
+    assert record["counts"]["cached"] == record["counts"]["out"] == 6
+    assert record["backend"] == "offline-extractive"  # from the cached summaries' provenance
+    assert any("NEURAL SUMMARISER UNAVAILABLE" in note for note in record["notes"])

@@ -16,6 +16,7 @@ provenance and the facts the faithfulness guard could not find in its sources.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ from typing import TypeVar
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
 from pipeline.catalogue import UnknownModelError, get_card
-from pipeline.fingerprints import local_files, package_version
+from pipeline.fingerprints import local_files, package_version, summarize_fingerprint
 from pipeline.nlp import ModelMissingError, load_spacy
 from pipeline.records import Article, Cluster, Passage, Provenance, Summary, SummarySentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SUMMARIES, RunDir
@@ -214,14 +215,13 @@ def summarize_articles(
 ) -> tuple[list[Summary], StageResult]:
     """Library entry point: summaries of ``articles`` (and of the events in ``clusters``).
 
-    Summaries go through ``cache`` (:mod:`pipeline.cache`), keyed by the backend,
-    its parameters and everything the summary is made from: an article or event
-    summarised in an earlier run is not summarised again.  They are committed in
-    small batches, so a killed run keeps what it had done.
+    Summaries go through ``cache`` (:mod:`pipeline.cache`), keyed by the settings
+    and models (:func:`_summary_key`) and everything the summary is made from: an
+    article or event summarised in an earlier run is not summarised again, and the
+    backend is loaded only if something is new.  They are committed in small
+    batches, so a killed run keeps what it had done.
     """
     notes: list[str] = []
-    if backend is None:
-        backend = choose_backend(config, notes)
     cache = cache or NullCache()
     groups = [Group("article", a.id, [a]) for a in articles]
     if clusters is None:
@@ -229,34 +229,33 @@ def summarize_articles(
     else:
         groups += event_groups(articles, clusters, passages)
     checker = _lazy(lambda: FactChecker(load_spacy(config.spacy_model)))
+    chosen = _lazy(lambda: backend or choose_backend(config, notes))  # loaded on the first miss
     by_input: dict[str, Group] = {}  # the current chunk's groups, by cache input
 
     def compute(inputs: list[str]) -> list[dict]:
         todo = [by_input[text] for text in inputs]
-        made = make_summaries(todo, backend, checker())
+        made = make_summaries(todo, chosen(), checker())
         return [summary.to_dict() for summary in made]
 
-    # The backend's parameters, and the code and spaCy model around it (sentence splitting,
-    # compression, the faithfulness guard): a change to any of them is a different summary.
-    key_params = {
-        "backend": backend.name,
-        "code": STAGES["summarize"].code_version(),
-        "spacy": f"{config.spacy_model}@{package_version(config.spacy_model)}",
-        "local_files": local_files(backend.model) if backend.model else None,  # a model retrained in place
-        **backend.params(),
-    }
+    key_model, key_revision, key_params = _summary_key(config, backend)
     summaries: list[Summary] = []
     hits = cache.hits
-    model_label = backend.model or backend.name
     # Commit at least every few groups (a kill loses little), in whole neural batches.
     every = max(_COMMIT_EVERY, config.batch_size)
     for start in range(0, len(groups), every):
         chunk = groups[start : start + every]
         inputs = [g.cache_input() for g in chunk]  # equal inputs are summarised once
         by_input = dict(zip(inputs, chunk, strict=True))
-        rows = memoize_batch(cache, "summary", model_label, backend.revision, key_params, inputs, compute)
+        rows = memoize_batch(cache, "summary", key_model, key_revision, key_params, inputs, compute)
         summaries.extend(Summary.from_dict(row) for row in rows)
     cached = cache.hits - hits
+    made_by, model, revision = _made_by(summaries, backend)
+    if summaries and cached == len(summaries) and config.backend == "auto" and made_by != "neural":
+        # No backend was loaded, so choose_backend did not say it; say it here.
+        notes.append(
+            f"NEURAL SUMMARISER UNAVAILABLE: these summaries (all from the cache) were made by the "
+            f"{made_by} backend"
+        )
 
     unsupported = sum(len(s.unsupported) for s in summaries)
     checked = sum(s.checked_facts for s in summaries)
@@ -278,12 +277,53 @@ def summarize_articles(
             "checked_facts": checked,
             "unsupported_facts": unsupported,
         },
-        backend=backend.name,
-        model=backend.model,
-        revision=backend.revision,
+        backend=made_by,
+        model=model,
+        revision=revision,
         notes=notes,
     )
     return summaries, result
+
+
+def _summary_key(
+    config: SummarizeSettings, backend: OfflineBackend | NeuralBackend | None
+) -> tuple[str, str | None, dict[str, object]]:
+    """(model, revision, params) of the summaries' cache keys, known without loading a model.
+
+    With a backend chosen by the settings, the key is the settings and what they point at
+    (:func:`pipeline.fingerprints.summarize_models`: the catalogue card, package versions,
+    local files, whether the neural weights are present, which decides ``auto``); a run
+    whose summaries are all cached then loads no model.  A backend given by the caller is
+    keyed by its own identity.  Either way the code and spaCy model around it (sentence
+    splitting, compression, the faithfulness guard) are part of the key.
+    """
+    around = {
+        "code": STAGES["summarize"].code_version(),
+        "spacy": f"{config.spacy_model}@{package_version(config.spacy_model)}",
+    }
+    if backend is None:
+        settings = {"settings": dataclasses.asdict(config), "models": summarize_fingerprint(config)}
+        return config.model, None, {**around, **settings}
+    params = {
+        **around,
+        "backend": backend.name,
+        "local_files": local_files(backend.model) if backend.model else None,  # a model retrained in place
+        **backend.params(),
+    }
+    return backend.model or backend.name, backend.revision, params
+
+
+def _made_by(
+    summaries: Sequence[Summary], backend: OfflineBackend | NeuralBackend | None
+) -> tuple[str | None, str | None, str | None]:
+    """(backend, model, revision) that made the summaries, read from their provenance
+    (they may all have come from the cache, with no backend loaded in this run)."""
+    if summaries:
+        made = summaries[0].provenance
+        return made.backend, made.model, made.revision
+    if backend is not None:
+        return backend.name, backend.model, backend.revision
+    return None, None, None
 
 
 def make_summaries(
