@@ -14,10 +14,12 @@ already there stays intact.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,8 +36,13 @@ SUMMARIES = "summaries.jsonl"
 TRANSLATIONS = "translations.jsonl"
 SCORES = "scores.json"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
+
+
+class RunBusyError(RuntimeError):
+    """Another process holds the run directory."""
 
 
 class RunDir:
@@ -56,6 +63,26 @@ class RunDir:
         return self
 
     # --- writing --------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[RunDir]:
+        """Hold the run directory for one pipeline process (an advisory ``flock`` on ``RUN/.lock``).
+
+        Two processes updating one run would interleave their manifest updates; the
+        second is refused at once instead.  The kernel releases the lock when the
+        holder exits, even after kill -9.
+        """
+        fd = os.open(self.ensure().path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunBusyError(
+                    f"another pipeline process is working on {self.path}; wait for it, or use another --out"
+                ) from None
+            yield self
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def write_text(self, name: str, text: str) -> None:
         self.write_bytes(name, text.encode("utf-8"))

@@ -92,13 +92,14 @@ class Pipeline:
         """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``."""
         run = RunDir(out).ensure()
         summary = RunSummary(run)
-        for name in stages:
-            spec = _spec(name)
-            if not force and self.unchanged(spec, run, paths):
-                self.progress(name, "unchanged, skipped")
-                summary.skipped.append(name)
-                continue
-            summary.results[name] = self.run_stage(self.make_stage(name, paths), run)
+        with run.exclusive():
+            for name in stages:
+                spec = _spec(name)
+                if not force and self.unchanged(spec, run, paths):
+                    self.progress(name, "unchanged, skipped")
+                    summary.skipped.append(name)
+                    continue
+                summary.results[name] = self.run_stage(self.make_stage(name, paths), run)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:

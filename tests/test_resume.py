@@ -260,3 +260,29 @@ def test_summaries_all_in_the_cache_load_no_summariser(grown_run, tmp_path, monk
     assert record["counts"]["cached"] == record["counts"]["out"] == 6
     assert record["backend"] == "offline-extractive"  # from the cached summaries' provenance
     assert any("NEURAL SUMMARISER UNAVAILABLE" in note for note in record["notes"])
+
+
+def test_a_second_process_on_the_same_run_is_refused(tmp_path, seed_paths):
+    run = RunDir(tmp_path / "run").ensure()
+    hold = (
+        "import sys, time\n"
+        "from pipeline.rundir import RunDir\n"
+        "with RunDir(sys.argv[1]).exclusive():\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(run.path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path / "cache.sqlite"),
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert main(["ingest", str(seed_paths[0]), "--out", str(run.path), "-q"]) == 1
+        assert not run.exists("manifest.json") and not run.exists("articles.jsonl")
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel released the killed holder's lock: the run goes ahead.
+    assert main(["ingest", str(seed_paths[0]), "--out", str(run.path), "-q"]) == 0
