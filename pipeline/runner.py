@@ -95,11 +95,13 @@ class Pipeline:
         with run.exclusive():
             for name in stages:
                 spec = _spec(name)
-                if not force and self.unchanged(spec, run, paths):
+                # Before running: an input or code edit made meanwhile must rerun the stage next time.
+                now = self.fingerprint(spec, run, paths)
+                if not force and self.unchanged(spec, run, now):
                     self.progress(name, "unchanged, skipped")
                     summary.skipped.append(name)
                     continue
-                summary.results[name] = self.run_stage(self.make_stage(name, paths), run)
+                summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
@@ -110,17 +112,18 @@ class Pipeline:
             return spec.load()(self.settings, paths)  # type: ignore[call-arg]
         return spec.load()(self.settings)
 
-    def unchanged(
+    def fingerprint(
         self, spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLike[str]] | None = None
-    ) -> bool:
-        """Whether the manifest shows ``spec``'s inputs, settings, code and outputs as they are now.
+    ) -> tuple[str, str, str]:
+        """(inputs, config, code) hashes of ``spec`` as they are now, from its declaration alone:
+        the stage's module is not imported."""
+        return inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), spec.code_version()
 
-        Decided from the declaration alone: the stage's module is not imported.
-        """
+    def unchanged(self, spec: StageSpec, run: RunDir, now: tuple[str, str, str]) -> bool:
+        """Whether the manifest shows ``spec`` ran on the ``now`` fingerprint and its outputs are intact."""
         previous = load_manifest(run)["stages"].get(spec.name)
         if not previous:
             return False
-        now = (inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), spec.code_version())
         recorded = (
             previous.get("inputs_sha256"),
             previous.get("config_sha256"),
@@ -133,12 +136,13 @@ class Pipeline:
             run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items()
         )
 
-    def run_stage(self, stage: Stage, run: RunDir) -> StageResult:
-        """Run one stage (unconditionally) and record it in the manifest."""
+    def run_stage(self, stage: Stage, run: RunDir, now: tuple[str, str, str] | None = None) -> StageResult:
+        """Run one stage (unconditionally) and record it in the manifest.
+
+        ``now`` is its :meth:`fingerprint` taken before it ran (computed here if not given).
+        """
         spec = stage.spec
-        inputs = inputs_sha256(spec, run, getattr(stage, "paths", None))
-        config = config_sha256(spec, self.settings)
-        code = spec.code_version()  # before running: an edit made meanwhile must rerun the stage
+        inputs, config, code = now or self.fingerprint(spec, run, getattr(stage, "paths", None))
         self.progress(spec.name, "running")
         started = time.perf_counter()
         result = stage.run(run)

@@ -151,9 +151,10 @@ class IngestStage(Stage):
 
     def run(self, run: RunDir) -> StageResult:
         config = self.settings.ingest
+        params = self.config()  # settings and the spaCy model version
         code = self.spec.code_version()  # the rules are the model: new rules, new outputs
         # Committed parts made under other settings or code are discarded, never mixed in.
-        fingerprint = hashlib.sha256(json.dumps([self.config(), code], sort_keys=True).encode()).hexdigest()
+        fingerprint = hashlib.sha256(json.dumps([params, code], sort_keys=True).encode()).hexdigest()
         items: list[tuple[str, RawDocument | Rejection]] = []
         for found in discover(self.paths):
             if isinstance(found, Rejection):
@@ -181,7 +182,7 @@ class IngestStage(Stage):
                         return [_encode_result(ingest_document(doc, config))]
 
                     (payload,) = memoize_batch(
-                        cache, "ingest", cache_model, code, self.config(), [_doc_fingerprint(item)], compute
+                        cache, "ingest", cache_model, code, params, [_doc_fingerprint(item)], compute
                     )
                     hits += cache.hits - before
                     result = _decode_result(payload)
