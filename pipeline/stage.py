@@ -125,6 +125,7 @@ SHARED_CODE = (
     "pipeline.catalogue",
     "pipeline.nlp",
     "pipeline.fingerprints",
+    "pipeline.french",
 )
 
 # The stage graph, in run order.

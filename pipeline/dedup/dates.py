@@ -17,14 +17,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from pipeline.french import MONTH_PATTERN as _MONTH
+from pipeline.french import MONTHS
 from pipeline.records import DateInfo
 
-MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-}  # fmt: skip
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 # "11 février 2024", "1er mars", "du 11 au 21 février 2024", "(10-21 février)", "11 et 12 mai"
 _DAYS = re.compile(
     rf"\b(\d{{1,2}})(?:er)?(?:\s*(?:au|-|–|et)\s*(\d{{1,2}})(?:er)?)?\s+({_MONTH})(?:\s+(\d{{4}}))?\b",

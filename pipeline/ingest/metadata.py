@@ -19,14 +19,9 @@ import re
 from datetime import date
 from typing import Literal
 
+from pipeline.french import MONTH_PATTERN as _MONTH
+from pipeline.french import MONTHS
 from pipeline.records import DateInfo
-
-MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
-}  # fmt: skip
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 # A marker at the very start of a text: "date 2024-02", "Date : 2024-02-11", "Publié le 2024-02-11".
 _DATE_MARKER = re.compile(
