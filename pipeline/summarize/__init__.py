@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
 from pipeline.catalogue import UnknownModelError, get_card
@@ -51,7 +51,6 @@ __all__ = [
 BACKENDS = ("auto", "neural", "offline")
 # Groups per cache commit: a killed run loses at most this many summaries' work.
 _COMMIT_EVERY = 8
-T = TypeVar("T")
 Skip = Callable[[str, int, int], bool]
 
 
@@ -228,8 +227,9 @@ def summarize_articles(
         notes.append("no clusters.jsonl (dedup has not run): article summaries only, no event summaries")
     else:
         groups += event_groups(articles, clusters, passages)
-    checker = _lazy(lambda: FactChecker(load_spacy(config.spacy_model)))
-    chosen = _lazy(lambda: backend or choose_backend(config, notes))  # loaded on the first miss
+    # Made on first use (a cache miss), then kept: a run served from the cache loads no model.
+    checker = functools.cache(lambda: FactChecker(load_spacy(config.spacy_model)))
+    chosen = functools.cache(lambda: backend or choose_backend(config, notes))
     by_input: dict[str, Group] = {}  # the current chunk's groups, by cache input
 
     def compute(inputs: list[str]) -> list[dict]:
@@ -354,18 +354,6 @@ def make_summaries(
             )
         )
     return summaries
-
-
-def _lazy(make: Callable[[], T]) -> Callable[[], T]:
-    """``make()`` on first call, the same object afterwards (spaCy is loaded only if needed)."""
-    made: list[T] = []
-
-    def get() -> T:
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get
 
 
 class SummarizeStage(Stage):
