@@ -19,7 +19,6 @@ receive a run's files; input discovery skips run directories.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import tempfile
@@ -27,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+
+from filelock import FileLock, Timeout
 
 from pipeline.records import Record
 
@@ -144,25 +145,26 @@ class RunDir:
 
     @contextmanager
     def exclusive(self) -> Iterator[RunDir]:
-        """Hold the run directory for one pipeline process (an advisory ``flock`` on ``RUN/.lock``).
+        """Hold the run directory for one pipeline process (a ``filelock`` on ``RUN/.lock``).
 
         Two processes updating one run would interleave their manifest updates; the
         second is refused at once instead.  The kernel releases the lock when the
-        holder exits, even after kill -9.
+        holder exits, even after kill -9.  The lock file also marks the directory as
+        a run directory (:func:`is_run_dir`).
         """
-        fd = os.open(self.ensure().path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        lock = FileLock(self.ensure().path / LOCK, timeout=0)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RunBusyError(
-                    f"another pipeline process is working on {self.path}; wait for it, or use another --out"
-                ) from None
-            if os.pread(fd, len(LOCK_MARK), 0) != LOCK_MARK:
-                os.pwrite(fd, LOCK_MARK, 0)  # marks the directory as a run directory (is_run_dir)
+            lock.acquire()
+        except Timeout:
+            raise RunBusyError(
+                f"another pipeline process is working on {self.path}; wait for it, or use another --out"
+            ) from None
+        try:
+            if (self.path / LOCK).read_bytes()[: len(LOCK_MARK)] != LOCK_MARK:
+                (self.path / LOCK).write_bytes(LOCK_MARK)
             yield self
         finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            lock.release()
 
     def write_text(self, name: str, text: str) -> None:
         self.write_bytes(name, text.encode("utf-8"))
