@@ -38,7 +38,7 @@ def mean_rouge(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
     0.8
     """
     items = [(system, reference) for reference, system in pairs]  # Metric items are (hypothesis, reference)
-    return {kind: Rouge(kind, "french").score(items).score / 100 for kind in ROUGE_TYPES}
+    return {kind: (Rouge(kind, "french").score(items).score or 0.0) / 100 for kind in ROUGE_TYPES}
 
 
 def lead_words(article: Article, target_words: int) -> str:
