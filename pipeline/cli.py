@@ -13,9 +13,9 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 
 from pipeline import __version__, progress
@@ -174,19 +174,35 @@ def _error(label: str, exc: BaseException) -> None:
 
 def _configure_output(quiet: bool, verbose: bool) -> None:
     """Where the library's log records, warnings and progress bars go on the command line."""
-    if quiet:
-        # Model libraries draw progress bars (e.g. "Loading weights") unless told not to,
+    progress.configure(enabled=False if quiet else None)  # None: bars only on a terminal
+    if not progress.enabled():
+        # Model libraries draw their own bars (e.g. "Loading weights") unless told not to,
         # before they are imported.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    progress.configure(enabled=False if quiet else None)  # None: bars only on a terminal
     logger = logging.getLogger("pipeline")
     logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
-    if not any(isinstance(h, RichHandler) for h in logger.handlers):
-        handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(_ConsoleHandler())
     # The same events arrive as log records; the warnings module would print them twice.
     warnings.simplefilter("ignore", PipelineWarning)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records as stage lines on stderr ("summarize  WARNING …"), one line each when piped."""
+
+    STYLES: ClassVar[dict[str, str]] = {
+        "WARNING": "yellow",
+        "ERROR": "red",
+        "CRITICAL": "red",
+        "DEBUG": "dim",
+    }
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stage = getattr(record, "stage", "pipeline")
+        level = record.levelname
+        style = self.STYLES.get(level, "")
+        label = f"[{style}]{level.lower()}:[/] " if style else ""
+        console.print(f"[bold cyan]{stage:>9}[/] {label}{escape(record.getMessage())}")
 
 
 def _stages(args: argparse.Namespace, settings: Settings) -> int:
@@ -247,8 +263,9 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         from pipeline.catalogue import UnknownModelError
         from pipeline.hub import DownloadError, download
 
+        by_model_id = {c.model_id: c for c in load_catalogue().values()}
         try:
-            card = get_card(args.key)
+            card = by_model_id.get(args.key) or get_card(args.key)
         except UnknownModelError as exc:
             raise UsageError(exc.args[0]) from None
         try:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from pipeline.catalogue import ModelCard
+from pipeline.catalogue import ModelCard, download_hint
 from pipeline.nlp import ModelMissingError
 
 # Upper bound on generated tokens per target word, so `target_words` also caps neural output.
@@ -95,11 +95,7 @@ def load_seq2seq(card: ModelCard, device: str = "cpu", local_files_only: bool = 
         if card.is_local:
             how = "the directory must hold a save_pretrained copy with model.safetensors and the tokenizer"
         else:
-            how = (
-                f"download it where the Hugging Face hub is reachable with `hf download {card.model_id} "
-                f"--revision {card.revision}` (safetensors weights), then copy the hub cache (HF_HOME) "
-                f"here, or set summarize.model to a local directory holding a save_pretrained copy"
-            )
+            how = f"{download_hint(card)}, or set summarize.model to a local save_pretrained directory"
         reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
         raise ModelMissingError(
             f"summarisation model {card.model_id!r} (catalogue key {card.key!r}, revision "
