@@ -123,14 +123,29 @@ def export_run(
 def load_run(run_path: str | os.PathLike[str]) -> Any:
     """The run's tables as a ``datasets.DatasetDict`` (one split per table the run holds).
 
+    Empty tables are empty splits with their real features.  (``datasets.load_dataset``
+    refuses an empty split, whatever the format: load an exported empty table with
+    :func:`load_parquet` or ``datasets.Dataset(pyarrow.parquet.read_table(FILE))``.)
+
     >>> load_run("runs/seed")["articles"].features["url"]  # doctest: +SKIP
     Value('string')
     """
+    check_run_dir(Path(run_path), "report")
+    run = RunDir(run_path)
+    return _dataset_dict({name: table(run, name) for name in present_tables(run)})
+
+
+def load_parquet(directory: str | os.PathLike[str]) -> Any:
+    """The ``<table>.parquet`` files written by :func:`export_run`, as a ``datasets.DatasetDict``."""
+    folder = Path(directory)
+    found = {name: folder / f"{name}.parquet" for name in TABLES if (folder / f"{name}.parquet").is_file()}
+    if not found:
+        raise UsageError(f"no <table>.parquet files in {folder} (write them with `pipeline export`)")
+    return _dataset_dict({name: pq.read_table(path) for name, path in found.items()})
+
+
+def _dataset_dict(tables: Mapping[str, pa.Table]) -> Any:
     import datasets  # heavy: imported only when asked for
     from datasets.table import InMemoryTable
 
-    check_run_dir(Path(run_path), "report")
-    run = RunDir(run_path)
-    return datasets.DatasetDict(
-        {name: datasets.Dataset(InMemoryTable(table(run, name))) for name in present_tables(run)}
-    )
+    return datasets.DatasetDict({name: datasets.Dataset(InMemoryTable(t)) for name, t in tables.items()})
