@@ -3,7 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN ?= runs/seed
 APT_PACKAGES := apertium apertium-fr-es apertium-eng-spa
-BENCH_APT_PACKAGES := chromium  # bench/report_browser.py opens the report in headless Chromium
+# bench/report_browser.py opens the report in headless Chromium (not needed by the tests).
+BENCH_APT_PACKAGES := chromium
 
 .PHONY: setup system-deps bench-deps run test lint typecheck bench clean
 

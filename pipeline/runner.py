@@ -178,11 +178,20 @@ class Pipeline:
             previous.get("code_version"),
         )
         if recorded != now:
+            changed = [
+                what
+                for what, a, b in zip(("inputs", "settings", "code"), recorded, now, strict=True)
+                if a != b
+            ]
+            log.debug("rerun: %s changed since the last run", ", ".join(changed), extra={"stage": spec.name})
             return False
         outputs = previous.get("outputs_sha256") or {}
-        return bool(outputs) and all(
+        intact = bool(outputs) and all(
             run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items()
         )
+        if not intact:
+            log.debug("rerun: outputs missing or edited since the last run", extra={"stage": spec.name})
+        return intact
 
     def run_stage(self, stage: Stage, run: RunDir, now: tuple[str, str, str] | None = None) -> StageResult:
         """Run one stage (unconditionally) and record it in the manifest.
