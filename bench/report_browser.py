@@ -16,6 +16,7 @@ content wider than the window).
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import gzip
 import json
@@ -140,7 +141,7 @@ class DevTools:
             self.proc.kill()
 
 
-def check(report: Path, browser: str) -> int:
+def check(report: Path, browser: str, screenshot: Path | None = None) -> int:
     size = report.stat().st_size
     with tempfile.TemporaryDirectory() as profile:
         tools = DevTools(browser, profile)
@@ -172,6 +173,9 @@ def check(report: Path, browser: str) -> int:
             )["result"]["value"]
             time.sleep(0.5)  # late console messages
             tools.send("Runtime.evaluate", {"expression": "1"}, session=session)
+            if screenshot:  # the first screen, as a reader sees it
+                shot = tools.send("Page.captureScreenshot", {"format": "png"}, session=session)
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
         finally:
             tools.close()
     page = json.loads(metrics)
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check", help="open a report in headless Chromium and check it")
     p.add_argument("report", type=Path)
     p.add_argument("--browser", default=shutil.which("chromium") or "chromium")
+    p.add_argument("--screenshot", type=Path, help="save the first screen (800 px wide) as PNG")
     args = parser.parse_args(argv)
     if args.command == "make-input":
         make_input(args.data, args.n, args.to)
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which(args.browser) and not Path(args.browser).is_file():
         print(f"no browser at {args.browser!r}: apt-get install chromium", file=sys.stderr)
         return 2
-    return check(args.report, args.browser)
+    return check(args.report, args.browser, args.screenshot)
 
 
 if __name__ == "__main__":
