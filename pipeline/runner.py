@@ -245,7 +245,7 @@ def report_notes(stage: str, result: StageResult, settings: Settings) -> None:
     if fell_back:
         message = f"{stage}: no neural model on this machine; used the offline backend {result.backend!r}"
         log.warning(message, extra={"stage": stage})
-        warnings.warn(message, OfflineFallbackWarning, stacklevel=3)
+        warnings.warn(message, OfflineFallbackWarning, stacklevel=4)  # the caller of Pipeline.run
 
 
 def load_manifest(run: RunDir) -> dict[str, Any]:
