@@ -231,7 +231,9 @@ def _translate_text(args: argparse.Namespace, settings: Settings) -> int:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     english, provenance = translate_texts(paragraphs, settings)
     if not args.quiet:
-        console.print(f"[dim]{provenance.backend} · {provenance.model} @ {provenance.revision}[/]")
+        console.print(
+            f"[dim]{escape(f'{provenance.backend} · {provenance.model} @ {provenance.revision}')}[/]"
+        )
     print("\n\n".join(english))
     return EXIT_OK
 

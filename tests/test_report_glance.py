@@ -62,6 +62,24 @@ def test_headline_and_plots_with_intervals_come_first(scored_run):
     assert re.search(r"\d+\.\d \[\d+\.\d, \d+\.\d\]", results)  # a score with its interval
 
 
+def test_plots_draw_the_intervals():
+    from eval.plots import strip_plot
+
+    series = [("system", [40.0, 50.0, 60.0, 55.0, 45.0])]
+    plain = strip_plot("t", "x", series, (0, 100))
+    with_ci = strip_plot("t", "x", series, (0, 100), {"system": (50.0, 44.0, 56.0)})
+    assert plain and with_ci and plain != with_ci
+
+
+def test_wide_tables_scroll_inside_the_page(scored_run):
+    html = scored_run.file(REPORT_HTML).read_text(encoding="utf-8")
+    # Every table but the small two-column ones sits in a scrolling box, so an 800 px window
+    # never scrolls sideways (checked in a real browser by bench/report_browser.py).
+    unwrapped = re.findall(r'(?<!<div class="scroll">)<table(?! class="compact)', html)
+    assert unwrapped == []
+    assert ".scroll { max-width: 100%; overflow-x: auto; }" in html
+
+
 def test_one_card_per_event_with_its_summary_in_french_and_english(scored_run):
     events = _section(scored_run.file(REPORT_HTML).read_text(encoding="utf-8"), "events")
     assert events.count('<article class="card"') == 1  # event-1 (event-2 has one article)

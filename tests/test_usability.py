@@ -118,6 +118,14 @@ def test_bracketed_text_in_messages_is_printed(tmp_path, capsys):
     assert "[summarize] must be a table" in capsys.readouterr().err
 
 
+def test_long_messages_stay_on_one_line_when_piped(tmp_path, capsys):
+    name = "a-model-name-long-enough-to-wrap-" * 4
+    out = str(tmp_path / "R")
+    assert main(["run", str(SEED_DIR), "--out", out, "--set", f"summarize.model={name}"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and name in err and len(err) > 200
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
