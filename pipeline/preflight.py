@@ -32,6 +32,8 @@ def check_request(
         raise UsageError(f"unknown stage(s) {', '.join(unknown)}; stages are: {', '.join(STAGE_ORDER)}")
     if any(STAGES[s].reads_input_paths for s in stages):
         check_inputs(paths or [])
+        if Path(out).exists() and not Path(out).is_dir():
+            raise UsageError(f"--out {out} is a file, not a run directory")
     else:
         check_run_dir(Path(out), stages[0] if stages else None)
     check_models(settings, stages)

@@ -41,6 +41,12 @@ def test_missing_input_exits_2_before_any_model_loads_and_writes_nothing(tmp_pat
     assert not out.exists()
 
 
+def test_out_that_is_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "R").write_text("notes")
+    assert main(["ingest", str(SEED_DIR), "--out", str(tmp_path / "R"), *QUIET]) == EXIT_USAGE
+    assert (tmp_path / "R").read_text() == "notes"
+
+
 def test_empty_input_folder_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     assert main(["ingest", str(tmp_path / "empty"), "--out", str(tmp_path / "R"), *QUIET]) == EXIT_USAGE
