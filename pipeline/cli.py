@@ -21,7 +21,7 @@ from rich.markup import escape
 from pipeline import __version__, progress
 from pipeline.errors import PipelineWarning, UsageError
 from pipeline.runner import STAGE_ORDER, Pipeline
-from pipeline.settings import Settings, SettingsError
+from pipeline.settings import Settings, SettingsError, allowed_values
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -120,12 +120,12 @@ def _backend_flags(p: argparse.ArgumentParser, only: str | None = None) -> None:
     if only in (None, "summarize"):
         flag = "--backend" if only else "--summarize-backend"
         p.add_argument(
-            flag, dest="summarize_backend", choices=["auto", "neural", "offline"], help="summariser"
+            flag, dest="summarize_backend", choices=allowed_values("summarize", "backend"), help="summariser"
         )
     if only in (None, "translate"):
         flag = "--backend" if only else "--translate-backend"
         p.add_argument(
-            flag, dest="translate_backend", choices=["auto", "neural", "ct2", "offline"], help="translator"
+            flag, dest="translate_backend", choices=allowed_values("translate", "backend"), help="translator"
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
@@ -197,6 +198,16 @@ class Settings:
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: self.section_dict(name) for name in SECTIONS}
+
+
+def allowed_values(section: str, key: str) -> tuple[str, ...]:
+    """The names a ``Literal`` setting accepts, for CLI choices: one list, the type's.
+
+    >>> allowed_values("summarize", "backend")
+    ('auto', 'neural', 'offline')
+    """
+    hint = typing.get_type_hints(type(getattr(Settings(), section)))[key]
+    return typing.get_args(hint)
 
 
 class SettingsError(UsageError):
