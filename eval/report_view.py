@@ -25,10 +25,10 @@ OFFLINE_PREFIXES = ("offline", "apertium", "extractive")
 MAX_PASSAGES = 10
 MAX_ARTICLE_ROWS = 200  # ingest table
 MAX_REJECTIONS = 200
-MAX_EVENT_CARDS = 100  # multi-article events
+MAX_EVENT_CARDS = 50  # multi-article events
 MAX_SINGLETONS = 100  # single-article clusters, listed by name
 MAX_PAIRS = 30  # "why linked" rows per event
-MAX_SUMMARY_CARDS = 50  # article summaries (those with a reference first)
+MAX_SUMMARY_CARDS = 30  # article summaries (those with a reference first)
 MAX_TRANSLATIONS = 20  # side-by-side translations (those with reference paragraphs first)
 NOTE_HEADLINE_CHARS = 140
 
