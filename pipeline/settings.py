@@ -31,7 +31,7 @@ from pipeline.errors import UsageError
 # ``asdict``, frozen), but every value is checked against its type and range when a section is
 # built, so a wrong value fails when the settings load, before any stage starts or model loads.
 # Lax mode turns CLI strings ("0.5", "true", "40") into the declared types.
-_section = pydantic.dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+_CONFIG = ConfigDict(extra="forbid")
 
 Count = Annotated[int, Field(ge=1)]  # sizes, batch sizes, word counts that must be positive
 NonNegativeInt = Annotated[int, Field(ge=0)]  # 0 keeps a documented special meaning
@@ -40,7 +40,7 @@ Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1)]  # a model key, package or directory
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class IngestSettings:
     spacy_model: Name = "fr_core_news_sm"
     max_bytes: Count = 5_000_000  # larger inputs are rejected, not truncated
@@ -50,7 +50,7 @@ class IngestSettings:
     ticker_min_lines: Count = 3  # consecutive timestamped short lines = a news ticker
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class DedupSettings:
     # --- near-duplicate passages (MinHash over word shingles + LSH) ---
     # Content-word unigrams: a rewritten wire copy keeps the names, numbers and
@@ -93,7 +93,7 @@ class DedupSettings:
     max_date_gap_days: NonNegativeInt = 7  # publication dates further apart veto a link
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class SummarizeSettings:
     backend: Literal["auto", "neural", "offline"] = "auto"
     model: Name = "barthez-orangesum"  # key in models/catalogue.toml
@@ -107,7 +107,7 @@ class SummarizeSettings:
     device: Name = "cpu"  # torch device for the neural backend
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class TranslateSettings:
     backend: Literal["auto", "neural", "ct2", "offline"] = "auto"
     model: Name = "opus-mt-fr-en"  # key in models/catalogue.toml
@@ -120,7 +120,7 @@ class TranslateSettings:
     ct2_intra_threads: NonNegativeInt = 1
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class ScoreSettings:
     references: str = ""  # empty = the embedded corpus/references
     bootstrap_samples: NonNegativeInt = 1000
@@ -128,7 +128,7 @@ class ScoreSettings:
     apertium_baseline: bool = True  # score raw Apertium next to the translations (needs Apertium)
 
 
-@_section
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class CacheSettings:
     path: str = ""  # empty = $PIPELINE_CACHE or ~/.cache/french-news-pipeline/cache.sqlite
     enabled: bool = True
