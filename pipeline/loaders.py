@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pipeline.catalogue import ModelCard, UnknownModelError, get_card, load_catalogue
+from pipeline.catalogue import ModelCard, UnknownModelError, download_hint, get_card, load_catalogue
 from pipeline.nlp import ModelMissingError
 
 if TYPE_CHECKING:  # annotations only: sentence-transformers pulls in torch
@@ -63,11 +63,7 @@ def missing_seq2seq_message(card: ModelCard, exc: BaseException) -> str:
     if card.is_local:
         how = "the directory must hold a save_pretrained copy with model.safetensors and the tokenizer"
     else:
-        how = (
-            f"download it where the Hugging Face hub is reachable with `hf download {card.model_id} "
-            f"--revision {card.revision}` (safetensors weights), then copy the hub cache (HF_HOME) "
-            f"here, or set {card.task}.model to a local directory holding a save_pretrained copy"
-        )
+        how = f"{download_hint(card)}, or set {card.task}.model to a local save_pretrained directory"
     reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
     return (
         f"{card.task} model {card.model_id!r} (catalogue key {card.key!r}, revision {card.revision}) "
@@ -168,7 +164,6 @@ def load_sentence_encoder(
     except OSError as exc:
         raise ModelMissingError(
             f"embedding model {name!r} ({card.model_id} at revision {card.revision}) is not available "
-            "on this machine and the hub cannot be reached: download it on a machine with access "
-            f"(`hf download {card.model_id} --revision {card.revision}`) and copy the hub cache, "
+            f"on this machine and the hub cannot be reached: {download_hint(card)}, "
             "or set the embedding model to a local SentenceTransformer directory."
         ) from exc

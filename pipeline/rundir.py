@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
+from pipeline.errors import UsageError
 from pipeline.records import Record
 
 R = TypeVar("R", bound=Record)
@@ -58,7 +59,7 @@ class RunBusyError(RuntimeError):
     """Another process holds the run directory."""
 
 
-class UnsafeOutError(ValueError):
+class UnsafeOutError(UsageError):
     """The directory given as a run directory holds files that are not the pipeline's (usage error)."""
 
 

@@ -125,6 +125,7 @@ def test_missing_model_says_how_to_get_it():
         NeuralSummarizer.load(card, local_files_only=True)
     message = str(err.value)
     assert card.model_id in message and card.revision in message and "hf download" in message
+    assert f"pipeline models download {card.key}" in message  # the one hint every stage gives
 
 
 def test_pickle_only_weights_are_refused(tiny, tmp_path):

@@ -23,6 +23,7 @@ from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
 from pipeline.ingest.readers import RawDocument, discover, read_documents
 from pipeline.ingest.structure import analyse, build_paragraphs, layout
+from pipeline.progress import progress
 from pipeline.records import Article, DateInfo, Rejection, Removal
 from pipeline.rundir import ARTICLES, REJECTED, RunDir
 from pipeline.settings import IngestSettings, Settings
@@ -170,7 +171,7 @@ class IngestStage(Stage):
             BatchWriter(run, ARTICLES, fingerprint=fingerprint) as articles_out,
             BatchWriter(run, REJECTED, fingerprint=fingerprint) as rejected_out,
         ):
-            for key, item in items:
+            for key, item in progress(items, "ingest", unit="doc"):
                 if key in articles_out.done_keys() and key in rejected_out.done_keys():
                     continue
                 if isinstance(item, Rejection):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.catalogue import ModelCard
+from pipeline.catalogue import ModelCard, download_hint
 from pipeline.loaders import load_seq2seq
 from pipeline.translate.neural import GenerationSettings, NeuralTranslator, language_codes
 
@@ -23,10 +23,7 @@ def missing_model_message(card: ModelCard, exc: BaseException) -> str:
     where = f"{card.model_id}" + (f" at revision {card.revision}" if card.revision else "")
     return (
         f"translation model {card.key!r} ({where}) could not be loaded with safetensors weights: {exc}. "
-        f"With hub access it downloads on first use; offline, fetch it elsewhere with "
-        f"`huggingface-cli download {card.model_id}"
-        + (f" --revision {card.revision}" if card.revision else "")
-        + "` and set `translate.model` to the downloaded directory, or use `translate.backend = "
+        f"To get it: {download_hint(card)}; or use `translate.backend = "
         '"offline"` (Apertium).'
     )
 
