@@ -70,6 +70,9 @@ class DedupSettings:
     date_weight: float = 0.25
     event_threshold: float = 0.45  # combined score needed to link two articles
     max_date_gap_days: int = 7  # publication dates further apart veto a link
+    # Event signature (day, key figures, actors; pipeline/dedup/signature.py): two
+    # reports that name another day or another figure for one quantity are vetoed.
+    event_signature: bool = False
 
 
 @dataclass(frozen=True)

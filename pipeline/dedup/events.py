@@ -34,6 +34,7 @@ from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility
 from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
 from pipeline.dedup.shingles import content_words
+from pipeline.dedup.signature import Signature, compare, lede, signature_of
 from pipeline.records import Article, Cluster, PairLink
 from pipeline.settings import DedupSettings
 
@@ -47,6 +48,7 @@ class ArticleProfile:
     dates: DateEvidence
     keywords: frozenset[str]
     published: str | None  # Article.date.iso
+    signature: Signature | None = None  # when dedup.event_signature is on
 
 
 def representation_text(article: Article, max_words: int) -> str:
@@ -95,16 +97,28 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
         ]
         keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
+        dates = DateEvidence.of(article.text, article.date)
         profiles.append(
             ArticleProfile(
                 id=article.id,
                 entities=entities,
-                dates=DateEvidence.of(article.text, article.date),
+                dates=dates,
                 keywords=keywords,
                 published=article.date.iso if article.date else None,
+                signature=event_signature(article, dates) if settings.event_signature else None,
             )
         )
     return profiles
+
+
+def event_signature(article: Article, dates: DateEvidence) -> Signature:
+    """The signature of ``article``'s lede; relative days resolve against a day-precise publication date."""
+    sentences = article.sentence_texts()
+    text, used = lede(article.title, sentences or [article.text])
+    lede_end = article.sentences[used - 1].end if sentences and used else len(article.text)
+    published = dates.published[0] if dates.published and dates.published[0] == dates.published[1] else None
+    actors = entity_keys([e for e in article.entities if e.start < lede_end], article.text)
+    return signature_of(text, published, actors)
 
 
 def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> set[tuple[int, int]]:
@@ -142,6 +156,11 @@ class PairScorer:
         semantic = self.semantic(*key)
         entities = weighted_overlap(a.entities, b.entities, self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
+        reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
+        if a.signature is not None and b.signature is not None:
+            conflicts, agreements = compare(a.signature, b.signature)
+            veto = veto or bool(conflicts)
+            reasons += conflicts + agreements
         # Raw cosines of unrelated news in one language sit well above 0: rescale
         # so that `semantic_floor` counts as no similarity at all.
         semantic_scaled = max(0.0, (semantic - s.semantic_floor) / (1.0 - s.semantic_floor))
@@ -159,6 +178,7 @@ class PairScorer:
             dates=round(dates, 4),
             combined=round(combined, 4),
             linked=not veto and combined >= s.event_threshold,
+            reason=("veto: " if veto else "") + "; ".join(reasons),
         )
         self.links[key] = link
         return link
