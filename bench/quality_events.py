@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dedup setting for every row (repeatable)",
     )
     parser.add_argument("--calibrate", action="store_true", help="grid-search floor and threshold per row")
+    parser.add_argument("--speed-sample", type=int, default=48, help="texts timed per embedder (uncached)")
     parser.add_argument("--show-errors", type=int, default=0, help="print N wrong pairs per row (held-out)")
 
 
@@ -157,15 +158,19 @@ def _settings(embedder: str, signature: bool, extra: dict):
     return Settings.load(overrides=overrides)
 
 
-def encoding_speed(embedder: str, texts: list[str]) -> float:
-    """Texts per second of one embedder on ``texts`` (no cache), after one warm-up batch."""
+def encoding_speed(embedder: str, texts: list[str]) -> tuple[float, float]:
+    """Texts per second (wall) and CPU milliseconds per text (all threads) of one embedder, uncached.
+
+    On a shared machine the wall rate depends on the neighbours; CPU time much less.
+    """
     from pipeline.dedup.embeddings import embed, load_embedder
 
     model = load_embedder(EMBEDDERS[embedder])
-    embed(model, texts[:8], 8)
-    start = time.perf_counter()
+    embed(model, texts[:4], 4)  # warm-up
+    wall, cpu = time.perf_counter(), time.process_time()
     embed(model, texts, 32)
-    return len(texts) / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return len(texts) / wall, 1000 * cpu / len(texts)
 
 
 def run_row(dev: DevSet, articles: list, settings, cache) -> tuple[dict, object]:
@@ -189,7 +194,7 @@ def calibrate(dev: DevSet, articles: list, settings, cache) -> dict:
     """Floor and threshold maximising F1 with no hard negative merged (then fewest merges) on ``dev``."""
     from pipeline.dedup import embed_cached
     from pipeline.dedup.embeddings import provenance
-    from pipeline.dedup.events import cluster_events, representation_text
+    from pipeline.dedup.events import build_profiles, cluster_events, representation_text
 
     keep = {a.id for a in dev.articles}
     part = [a for a in articles if a.id in keep]
@@ -200,11 +205,15 @@ def calibrate(dev: DevSet, articles: list, settings, cache) -> dict:
     )
     embeddings, _ = embed_cached(texts, config, prov, cache)
     best = None
-    floors = np.round(np.arange(0.3, 0.91, 0.05), 2)
-    thresholds = np.round(np.arange(0.3, 0.71, 0.025), 3)
+    # Cosines of unrelated news: MiniLM ~0.3-0.6, e5 ~0.75-0.85 (its compressed range).
+    floors = np.round(
+        np.arange(0.3, 0.71, 0.05) if "minilm" in config.embedding_model else np.arange(0.7, 0.91, 0.025), 3
+    )
+    thresholds = np.round(np.arange(0.35, 0.66, 0.025), 3)
+    profiles = build_profiles(part, config)
     for floor, threshold in itertools.product(floors, thresholds):
         trial = dataclasses.replace(config, semantic_floor=float(floor), event_threshold=float(threshold))
-        clusters, _ = cluster_events(part, embeddings, trial)
+        clusters, _ = cluster_events(part, embeddings, trial, profiles)
         row = scores(dev, clusters, [])
         merged = row["hn_merged_series"] + row["hn_merged_actor"]
         key = (-merged, row["f1"], -abs(threshold - 0.5))
@@ -239,11 +248,11 @@ def main(args: argparse.Namespace) -> int:
     extra = _parse_sets(args.set)
     rows = []
     with open_cache(Settings()) as cache:
-        sample = [a.title + " " + a.text[:600] for a in articles[:96] if a.title] or [
-            a.text[:700] for a in articles[:96]
-        ]
+        from pipeline.dedup.events import representation_text
+
+        sample = [representation_text(a, 120) for a in articles[: args.speed_sample]]
         for embedder in args.embedders:
-            speed = encoding_speed(embedder, sample)
+            speed, cpu_ms = encoding_speed(embedder, sample)
             for signature in (False, True):
                 settings = _settings(embedder, signature, extra)
                 chosen = dict(extra)
@@ -258,6 +267,7 @@ def main(args: argparse.Namespace) -> int:
                         signature=signature,
                         part=part_name,
                         texts_per_s=round(speed, 1),
+                        embed_cpu_ms_per_text=round(cpu_ms, 1),
                         floor=settings.dedup.semantic_floor,
                         threshold=settings.dedup.event_threshold,
                     )
@@ -301,7 +311,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['precision']:>6} {r['recall']:>6} {r['f1']:>6} {r['ari']:>6} "
             f"{_merged(r):>10} "
             f"{r['same_story_linked']:>8} {r['other_story_linked']:>8} {r['floor']:>6} {r['threshold']:>6} "
-            f"{r['texts_per_s']:>6}"
+            f"{r['texts_per_s']:>6} {r['embed_cpu_ms_per_text']:>7}"
         )
     print("HN merged: series+actor hard-negative pairs put in one cluster / all hard-negative pairs;")
     print(

@@ -78,9 +78,19 @@ def test_two_reports_of_one_event_agree():
     # Published a day apart: "mardi" in one is "hier" in the other; the toll is rounded.
     first = _sig("Un séisme a fait 1.204 morts mardi au Maroc.", dt.date(2024, 3, 5))
     second = _sig("Le séisme qui a frappé le Maroc hier a fait plus de 1.200 morts.", dt.date(2024, 3, 6))
-    conflicts, agreements = compare(first, second)
+    conflicts, notes = compare(first, second)
     assert conflicts == []
-    assert "same day 2024-03-05" in agreements[0] and "same mort 1204" in agreements
+    assert "same day 2024-03-05" in notes[0] and "same mort 1204" in notes
+
+
+def test_differences_between_same_day_reports_are_noted_not_vetoed():
+    # One day's reports lead with different steps of the story and update tolls.
+    arrest = _sig("Treize suspects ont été arrêtés mardi.", dt.date(2024, 3, 8))
+    charged = _sig("Les 13 suspects ont été mis en examen vendredi.", dt.date(2024, 3, 8))
+    conflicts, notes = compare(arrest, charged)
+    assert conflicts == []
+    assert notes[0].startswith("other day:") and notes[0].endswith("(published the same day: not a veto)")
+    assert "same suspect 13" in notes
 
 
 def test_another_figure_for_one_quantity_is_another_event():

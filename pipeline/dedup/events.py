@@ -158,9 +158,9 @@ class PairScorer:
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
         reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
         if a.signature is not None and b.signature is not None:
-            conflicts, agreements = compare(a.signature, b.signature)
+            conflicts, notes = compare(a.signature, b.signature)
             veto = veto or bool(conflicts)
-            reasons += conflicts + agreements
+            reasons += conflicts + notes
         # Raw cosines of unrelated news in one language sit well above 0: rescale
         # so that `semantic_floor` counts as no similarity at all.
         semantic_scaled = max(0.0, (semantic - s.semantic_floor) / (1.0 - s.semantic_floor))
@@ -185,10 +185,17 @@ class PairScorer:
 
 
 def cluster_events(
-    articles: Sequence[Article], embeddings: np.ndarray, settings: DedupSettings
+    articles: Sequence[Article],
+    embeddings: np.ndarray,
+    settings: DedupSettings,
+    profiles: Sequence[ArticleProfile] | None = None,
 ) -> tuple[list[Cluster], dict[str, int]]:
-    """Event clusters over ``articles`` (one cluster per singleton) and counts for the stage result."""
-    profiles = build_profiles(articles, settings)
+    """Event clusters over ``articles`` (one cluster per singleton) and counts for the stage result.
+
+    ``profiles`` (from :func:`build_profiles` with the same settings) spares
+    recomputing them when only the scoring settings change (calibration).
+    """
+    profiles = profiles if profiles is not None else build_profiles(articles, settings)
     scorer = PairScorer(profiles, embeddings, settings)
     candidates = candidate_pairs(profiles, settings)
     for i, j in sorted(candidates):

@@ -18,8 +18,9 @@ news states its event there, while the body recalls earlier days and figures.
 - **Actors**: the lede's entity keys (:mod:`pipeline.dedup.entities`).
 
 :func:`compare` returns the conflicts (another day, another figure for one
-subject) and agreements (a shared day or figure) as short phrases that go into
-the :class:`~pipeline.records.PairLink` of the pair.
+subject, between articles published on different days) and notes (what
+agrees, and differences that are no veto) as short phrases that go into the
+:class:`~pipeline.records.PairLink` of the pair.
 
 >>> import datetime as dt
 >>> sig = signature_of("Le PSG a battu Lyon 2-0 mardi, devant 40.000 spectateurs.", dt.date(2024, 3, 7))
@@ -88,6 +89,10 @@ _SKIP = frozenset(
         *("derniers", "dernières", "plus", "moins", "environ", "près"),
     ]
 )
+# Counts of time (ages, durations, anniversaries) describe the story, not which event it is.
+_NOT_EVENT_QUANTITIES = frozenset(
+    ("an", "ans", "annee", "mois", "semaine", "jour", "heure", "minute", "seconde", "fois", "siecle")
+)
 _UNITS = {"%": "pourcent", "pour cent": "pourcent", "pourcent": "pourcent", "€": "euro", "$": "dollar"}
 
 
@@ -98,6 +103,7 @@ class Signature:
     days: tuple[Interval, ...]
     figures: dict[str, tuple[float, ...]]  # subject -> values
     actors: frozenset[str]
+    published: dt.date | None = None
 
 
 def lede(title: str | None, sentences: Sequence[str], max_words: int = LEDE_WORDS) -> tuple[str, int]:
@@ -112,7 +118,7 @@ def lede(title: str | None, sentences: Sequence[str], max_words: int = LEDE_WORD
 
 def signature_of(text: str, published: dt.date | None, actors: Iterable[str] = ()) -> Signature:
     """The signature of a lede ``text`` published on ``published`` (relative days need it)."""
-    return Signature(tuple(event_days(text, published)), key_figures(text), frozenset(actors))
+    return Signature(tuple(event_days(text, published)), key_figures(text), frozenset(actors), published)
 
 
 def _weekday_before(day: dt.date, weekday: int, strictly: bool) -> dt.date:
@@ -244,7 +250,7 @@ def key_figures(text: str) -> dict[str, tuple[float, ...]]:
             if not m.group(3) and not m.group(2) and 1900 <= value <= 2100:
                 continue  # a year
             subject = _subject([word1, word2])
-        if subject:
+        if subject and subject not in _NOT_EVENT_QUANTITIES:
             figures.setdefault(subject, set()).add(value)
     return {k: tuple(sorted(v)) for k, v in sorted(figures.items())}
 
@@ -254,34 +260,44 @@ def _close(x: float, y: float) -> bool:
 
 
 def compare(a: Signature, b: Signature) -> tuple[list[str], list[str]]:
-    """``(conflicts, agreements)`` between two signatures, as phrases for the pair's explanation.
+    """``(conflicts, notes)`` between two signatures, as phrases for the pair's explanation.
 
     - another day: both ledes name days and no day of one falls in a day of the other;
     - another figure: a subject both ledes count with no value in common (within
       :data:`FIGURE_TOLERANCE`; scores exactly).
+
+    A difference is a *conflict* (another event) only between articles
+    published on different days: reports of one day's event published that
+    day differ in which step they lead with ("arrêtés mardi", "mis en examen
+    vendredi") and update their tolls during the day.  Between same-day (or
+    undated) articles it is only noted.  The notes also say what agrees.
     """
-    conflicts: list[str] = []
-    agreements: list[str] = []
+    differences: list[str] = []
+    notes: list[str] = []
     if a.days and b.days:
         shared = [(x, y) for x in a.days for y in b.days if x[1] <= y[2] and y[1] <= x[2]]
         if shared:
             x, y = shared[0]
-            agreements.append(f"same day {max(x[1], y[1]).isoformat()} ({x[0]!r} / {y[0]!r})")
+            notes.append(f"same day {max(x[1], y[1]).isoformat()} ({x[0]!r} / {y[0]!r})")
         else:
-            conflicts.append(f"other day: {_days_text(a.days)} vs {_days_text(b.days)}")
+            differences.append(f"other day: {_days_text(a.days)} vs {_days_text(b.days)}")
     for subject in sorted(a.figures.keys() & b.figures.keys()):
         va, vb = a.figures[subject], b.figures[subject]
         exact = subject == "score"
         common = [x for x in va if any((x == y) if exact else _close(x, y) for y in vb)]
         if common:
-            agreements.append(f"same {subject} {_num(subject, common[0])}")
+            notes.append(f"same {subject} {_num(subject, common[0])}")
         else:
             shown = " vs ".join("/".join(_num(subject, x) for x in v) for v in (va, vb))
-            conflicts.append(f"other {subject}: {shown}")
+            differences.append(f"other {subject}: {shown}")
+    apart = a.published is not None and b.published is not None and a.published != b.published
+    if not apart:
+        notes = [f"{d} (published the same day: not a veto)" for d in differences] + notes
+        differences = []
     shared_actors = sorted(a.actors & b.actors)
-    if shared_actors and (conflicts or agreements):
-        agreements.append("same actors " + ", ".join(shared_actors[:3]))
-    return conflicts, agreements
+    if shared_actors and (differences or notes):
+        notes.append("same actors " + ", ".join(shared_actors[:3]))
+    return differences, notes
 
 
 def _days_text(days: tuple[Interval, ...]) -> str:
