@@ -181,8 +181,15 @@ def _merge_near_copies(
             notes["stories_merged_near_copy"] += 1
     for a in articles.values():
         root = find(a.story)
-        a.story, a.part = root, _part_of(_family(root))  # a merged story goes to its root's part
-    kept = [h for h in negatives if articles[h[0]].story != articles[h[1]].story]
+        family = _family(root)
+        if family in parent:  # a neighbour follows its story into the part its story went to
+            family = _family(find(family))
+        a.story, a.part = root, _part_of(family)
+    kept = [
+        h
+        for h in negatives
+        if articles[h[0]].story != articles[h[1]].story and articles[h[0]].part == articles[h[1]].part
+    ]
     notes["hard_negatives_dropped_near_copy"] = len(negatives) - len(kept)
     return kept
 

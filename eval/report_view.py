@@ -216,6 +216,7 @@ def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, A
                         "dates": fmt(p.dates, 2),
                         "combined": fmt(p.combined, 2),
                         "linked": p.linked,
+                        "reason": p.reason,  # vetoes and what the event signatures agree on
                     }
                     for p in pairs
                 ],
