@@ -28,9 +28,11 @@ labelled *stories* (gold event clusters) and *hard-negative pairs*:
    ``SERIES_MAX_JACCARD``: not a re-publication) is a hard negative.  At most
    ``SERIES_MAX_DAYS`` publication days are taken per series.
 4. **Same-actor neighbours** (hard negatives): for each story, up to
-   ``NEIGHBOURS_PER_STORY`` other articles (in no group) published within
-   ``NEIGHBOUR_WINDOW_DAYS`` days whose title shares a capitalised name with
-   the story's title (same actor, near date; a name in more than
+   ``NEIGHBOURS_PER_STORY`` other articles (in no group) published 1 to
+   ``NEIGHBOUR_WINDOW_DAYS`` days before or after it (not the same day: a
+   same-day article on the same actors is often the same happening from
+   another angle, as inspection of a first version of this set showed),
+   whose title shares a capitalised name with the story's title (same actor, near date; a name in more than
    ``MAX_NAME_TITLES`` titles of the corpus, such as "France", is not an
    actor) and whose body shares few words
    with it (content-word Jaccard under ``NEIGHBOUR_MAX_JACCARD``: not a copy).
@@ -311,7 +313,7 @@ def build(data: Path) -> DevSet:
         body = _words(head.text)
         day = dt.date.fromisoformat(head.date)
         near = []
-        for delta in range(-NEIGHBOUR_WINDOW_DAYS, NEIGHBOUR_WINDOW_DAYS + 1):
+        for delta in (*range(-NEIGHBOUR_WINDOW_DAYS, 0), *range(1, NEIGHBOUR_WINDOW_DAYS + 1)):
             near.extend(by_date.get((day + dt.timedelta(days=delta)).isoformat(), []))
         found = 0
         for row in sorted(near, key=lambda r: r["id"]):

@@ -10,13 +10,16 @@
 3. **Score** each candidate pair: embedding cosine (``semantic``), IDF-weighted
    entity overlap (``entities``) and date compatibility (``dates``), combined by
    a weighted mean.  Publication dates, or named days, too far apart veto the
-   link outright (same subject, another time: another event).
+   link outright (same subject, another time: another event).  With
+   ``dedup.event_signature`` the ledes' event signatures
+   (:mod:`pipeline.dedup.signature`) also veto: another event day or another
+   figure for one quantity, between articles published on different days.
 4. **Cluster**: linked pairs are merged best first, but two groups merge only if
    the *average* combined score over all their cross pairs still reaches the
    threshold and no cross pair is vetoed (average linkage), so one bridging pair
    cannot chain two events together.  Every scored pair is kept as a
    :class:`~pipeline.records.PairLink` so a user can see why articles were or
-   were not grouped.
+   were not grouped (``reason`` says which veto, or what the signatures share).
 """
 
 from __future__ import annotations
@@ -170,6 +173,10 @@ class PairScorer:
         ) / total
         if veto:
             self.vetoed.add(key)
+        linked = not veto and combined >= s.event_threshold
+        # Words only where they say more than the numbers (a veto, a link): a large
+        # corpus scores millions of pairs that simply fall short of the threshold.
+        reason = ("veto: " if veto else "") + "; ".join(reasons) if veto or linked else ""
         link = PairLink(
             a=a.id,
             b=b.id,
@@ -177,8 +184,8 @@ class PairScorer:
             entities=round(entities, 4),
             dates=round(dates, 4),
             combined=round(combined, 4),
-            linked=not veto and combined >= s.event_threshold,
-            reason=("veto: " if veto else "") + "; ".join(reasons),
+            linked=linked,
+            reason=reason,
         )
         self.links[key] = link
         return link
