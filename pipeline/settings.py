@@ -62,17 +62,19 @@ class DedupSettings:
     # Pair score = weighted mean of semantic (rescaled cosine), entity overlap and
     # date compatibility.  Agreeing dates alone (0.25) never reach the threshold,
     # since a news day holds many events; neither do a near-identical text with
-    # unknown dates and no common name (0.45 + 0.125).  Re-tune floor and weights
-    # together when changing the embedding model: its cosine scale changes.
-    semantic_floor: float = 0.5  # MiniLM cosine of unrelated French news of one beat sits near 0.5-0.65
+    # unknown dates and no common name.  Floor and threshold were chosen together on
+    # the calibration half of the OrangeSum event dev set (`bench/quality.py events
+    # --calibrate`: best F1 with the fewest hard negatives merged), for MiniLM with the
+    # event signature; models/catalogue.toml gives the values for the other embedder.
+    semantic_floor: float = 0.55  # MiniLM cosine at or below which two texts count as unrelated
     semantic_weight: float = 0.45
     entity_weight: float = 0.3
     date_weight: float = 0.25
-    event_threshold: float = 0.45  # combined score needed to link two articles
+    event_threshold: float = 0.525  # combined score needed to link two articles
     max_date_gap_days: int = 7  # publication dates further apart veto a link
     # Event signature (day, key figures, actors; pipeline/dedup/signature.py): two
     # reports that name another day or another figure for one quantity are vetoed.
-    event_signature: bool = False
+    event_signature: bool = True
 
 
 @dataclass(frozen=True)
