@@ -134,9 +134,6 @@ def summarize_fingerprint(config: SummarizeSettings) -> dict[str, Any]:
         "spacy": spacy_fingerprint(config.spacy_model),
         "seq2seq": model_fingerprint(config.model, "summarize") if config.backend != "offline" else None,
         "embed": model_fingerprint(config.embedding_model, "embed"),
-        "scorer": model_fingerprint(config.scorer, "score-sentences")
-        if config.scorer != "centrality"
-        else None,
     }
 
 

@@ -1,4 +1,4 @@
-"""Train the offline summariser's sentence scorer on OrangeSum's train split; write ``weights.json``.
+"""Train the offline summariser's sentence scorer on OrangeSum's train split; write its weights.
 
     PYTHONPATH=. python models/sentence-scorer/train.py --data ../shared/datasets/orangesum
 
@@ -9,7 +9,8 @@ target is its mean ROUGE-1/ROUGE-2 F-measure against the journalist's abstract (
 tokenizer; :mod:`eval.extractive_oracle`); its features are :mod:`pipeline.summarize.features`.
 A small multi-layer perceptron (scikit-learn, fixed seed) regresses the target; a held-out
 tenth of the articles reports how often the top-scored sentence is the best one.  The weights
-are written as plain JSON numbers (never pickle); ``--update-catalogue`` pins their SHA-256
+are written as plain JSON numbers (never pickle) to
+``pipeline/summarize/weights/sentence-scorer-orangesum.json``; ``--update-catalogue`` pins their SHA-256
 in ``models/catalogue.toml``.  Nothing of the validation split or the seed articles is read.
 """
 
@@ -29,6 +30,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ENTRY = "sentence-scorer-orangesum"
+WEIGHTS = HERE.parents[1] / "pipeline" / "summarize" / "weights" / f"{ENTRY}.json"
 
 
 def build_matrix(examples, articles):  # type: ignore[no-untyped-def]
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=4000, help="train articles sampled (seeded)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--hidden", type=int, default=16, help="hidden units (0 = a linear model)")
-    parser.add_argument("--out", type=Path, default=HERE / "weights.json")
+    parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument(
         "--update-catalogue", action="store_true", help="pin the new SHA-256 in the catalogue"
     )
@@ -153,16 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_top1_is_best": round(hit_rate, 4),
         "held_out_lead_target": round(lead_top1, 4),
         "held_out_lead_is_best": round(lead_hits, 4),
-        "seconds": {
-            "ingest": round(parsed - started, 1),
-            "features": round(featurised - parsed, 1),
-            "fit": round(done - featurised, 1),
-        },
     }
+    # Timings are printed, not stored: the same data and seed give the same file, byte for byte.
+    seconds = {"ingest": parsed - started, "features": featurised - parsed, "fit": done - featurised}
     text = json.dumps(export(model, scaler, FEATURES, meta), indent=1) + "\n"
     write_atomic(args.out, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     print(json.dumps(meta, indent=1))
+    print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     print(f"wrote {args.out} ({len(text.encode()) / 1024:.1f} KiB), sha256 {digest}")
     if args.update_catalogue:
         pin_in_catalogue(HERE.parent / "catalogue.toml", digest)

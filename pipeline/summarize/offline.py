@@ -214,7 +214,8 @@ class OfflineSummarizer:
         ]
         sizes = [len(p.candidates) for p in pools]
         scores = self.scorer(np.vstack(blocks)) if sum(sizes) else np.zeros(0)
-        return list(np.split(scores, np.cumsum(sizes)[:-1]))
+        # Scaled to [0, 1] per summary, like the similarities MMR weighs them against.
+        return [_scale(s) for s in np.split(scores, np.cumsum(sizes)[:-1])]
 
     def _summarize_pool(self, pool: _Pool, relevance: np.ndarray) -> list[Extract]:
         candidates = pool.candidates

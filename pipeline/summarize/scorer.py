@@ -2,6 +2,7 @@
 
 A small feed-forward network (or a linear model: one layer) over :mod:`.features`, trained on
 OrangeSum's train split by ``models/sentence-scorer/train.py``.  The weights are a JSON file
+(``pipeline/summarize/weights/``)
 of plain numbers (never pickle), named in ``models/catalogue.toml`` with its SHA-256 as the
 revision: a file that does not match is refused, so the scorer in use is always the one the
 catalogue (and the model card beside the weights) describes.  Inference is a few matrix
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.catalogue import catalogue_path, get_card
+from pipeline.catalogue import get_card
 from pipeline.nlp import ModelMissingError
 from pipeline.summarize.features import FEATURES
 
 FORMAT = "french-news-pipeline/sentence-scorer-v1"
+PACKAGE = Path(__file__).resolve().parents[1]  # pipeline/
 ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
 
 
@@ -74,12 +76,17 @@ class SentenceScorer:
 
 
 def weights_path(name: str) -> Path:
-    """The weights file of catalogue entry ``name`` (its ``path`` is relative to the catalogue)."""
+    """The weights file of catalogue entry ``name``.
+
+    Its ``path`` is relative to the ``pipeline`` package: the weights live in
+    ``pipeline/summarize/weights/``, so they ship in the wheel and are part of the
+    summarise stage's code version (new weights rerun the stage and miss the cache).
+    """
     card = get_card(name, task="score-sentences")
     relative = card.extra.get("path")
     if not relative:
         raise ModelMissingError(f"catalogue entry {name!r} names no weights file (`path`)")
-    return catalogue_path().parent / relative
+    return PACKAGE / relative
 
 
 @functools.cache
