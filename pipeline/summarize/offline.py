@@ -15,11 +15,13 @@ Each candidate gets a relevance score from one of two scorers (``scorer`` settin
   TextRank over TF-IDF (+ sentence-embedding) similarity, mixed with position and
   entity coverage.
 
-Sentences are then picked under a word budget (``target_words``): the best-scored
+Sentences are then picked under a word budget (``target_words``, twice that for an event): the best-scored
 sentence that does not overrun the budget by more than half, then by maximal
 marginal relevance (MMR) while a sentence brings the length closer to the target,
 never one too similar to a sentence already picked, which is what keeps several
-reports of one event from contributing the same fact twice.  With ``compress`` the
+reports of one event from contributing the same fact twice.  Each picked sentence of an
+event summary cites its own report and every other report with a sentence holding most
+of its content words (per-sentence provenance).  With ``compress`` the
 picked sentences are shortened by :mod:`pipeline.summarize.compress`.
 """
 
@@ -43,6 +45,9 @@ from pipeline.summarize.sentences import Unit, count_words, units
 
 MIN_CANDIDATE_WORDS = 6
 MAX_FIRST_OVERRUN = 1.5  # the first pick may be at most this many times the target length
+# An event told by several reports gets twice one article's budget: room for what the second
+# report adds (MMR keeps it from repeating the first).
+EVENT_BUDGET_FACTOR = 2.0
 CENTRALITY = "centrality"
 Skip = Callable[[str, int, int], bool]
 
@@ -123,6 +128,7 @@ class OfflineSummarizer:
         weights: Weights = Weights(),
         duplicate_similarity: float = 0.75,
         duplicate_containment: float = 0.7,
+        support_share: float = 0.5,
         embedding_weight: float = 0.5,
         dangling_penalty: float = 0.5,
     ):
@@ -137,6 +143,7 @@ class OfflineSummarizer:
         self.weights = weights
         self.duplicate_similarity = duplicate_similarity
         self.duplicate_containment = duplicate_containment
+        self.support_share = support_share
         self.embedding_weight = embedding_weight
         self.dangling_penalty = dangling_penalty
 
@@ -147,6 +154,7 @@ class OfflineSummarizer:
             "compress": self.compress,
             "duplicate_similarity": self.duplicate_similarity,
             "duplicate_containment": self.duplicate_containment,
+            "support_share": self.support_share,
         }
         if self.scorer is not None:
             return {**common, "scorer": self.scorer.key, "scorer_sha256": self.scorer.sha256}
@@ -222,7 +230,8 @@ class OfflineSummarizer:
         if not candidates:
             return []
         similarity = self.similarity(candidates)
-        chosen = self.select(candidates, relevance, similarity)
+        budget = self.target_words * (EVENT_BUDGET_FACTOR if len(pool.per_article) > 1 else 1.0)
+        chosen = self.select(candidates, relevance, similarity, round(budget))
         chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
         texts = [candidates[k].original for k in chosen]
         if self.compress and self.nlp is not None:
@@ -230,11 +239,7 @@ class OfflineSummarizer:
         extracts = []
         for k, text in zip(chosen, texts, strict=True):
             c = candidates[k]
-            sources = [Occurrence(c.article_id, c.start, c.end)]
-            # Near-identical sentences of other reports say the same thing: cite them too.
-            for j, other in enumerate(candidates):
-                if other.article_id != c.article_id and self._is_duplicate(j, k, candidates, similarity):
-                    sources.append(Occurrence(other.article_id, other.start, other.end))
+            sources = [Occurrence(c.article_id, c.start, c.end), *self._support(c, pool)]
             extracts.append(Extract(text, sources, c))
         return extracts
 
@@ -265,13 +270,14 @@ class OfflineSummarizer:
         dangling = np.array([c.dangling for c in candidates])
         return np.where(dangling, score * self.dangling_penalty, score)
 
-    def select(self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray) -> list[int]:
-        """MMR under a word budget; near-duplicates of a picked sentence are never picked.
+    def select(
+        self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray, budget: int
+    ) -> list[int]:
+        """MMR under a word ``budget``; near-duplicates of a picked sentence are never picked.
 
         The first pick is the most relevant sentence that overruns the budget by at most
         half (the shortest sentence when every one is longer).
         """
-        budget = self.target_words
         fitting = [k for k, c in enumerate(candidates) if c.words <= MAX_FIRST_OVERRUN * budget]
         if fitting:
             first = max(fitting, key=lambda k: relevance[k])
@@ -298,6 +304,21 @@ class OfflineSummarizer:
             chosen.append(best)
             used += candidates[best].words
         return chosen
+
+    def _support(self, c: Candidate, pool: _Pool) -> list[Occurrence]:
+        """Where other reports say what candidate ``c`` says: in each other article, the sentence
+        holding most of its content words, when it holds at least ``support_share`` of them.
+        Sentences dedup marked as repeats count: that they repeat ``c`` is why they were skipped."""
+        words = c.content
+        found = []
+        for article, all_units, _ in pool.per_article:
+            if article.id == c.article_id or not words:
+                continue
+            shares = [(len(words & set(_content_words(u.text))) / len(words), u) for u in all_units]
+            share, unit = max(shares, key=lambda s: s[0], default=(0.0, None))
+            if unit is not None and share >= self.support_share:
+                found.append(Occurrence(article.id, unit.start, unit.end))
+        return found
 
     def _is_duplicate(self, a: int, b: int, candidates: list[Candidate], similarity: np.ndarray) -> bool:
         if similarity[a, b] >= self.duplicate_similarity:

@@ -33,7 +33,7 @@ SENTENCE_END = tuple('.!?»"”…)')
 OPENING_QUOTES = "«“"
 CLOSING_QUOTES = "»”"
 STRAIGHT_QUOTE = '"'
-MAX_QUOTED_UNITS = 4
+MAX_QUOTED_UNITS = 12
 
 # Glued sentence boundary: end punctuation (and closing quotes) directly followed by a capital
 # or an opening quote, e.g. `médecin."L'unité`, `Pyrénées.Alors`, `dit-il.«Nous`.  The word
@@ -234,14 +234,16 @@ def _unfinished(text: str, following: str) -> bool:
         or following.startswith(("...", "…"))
         or re.match(r"-\w", following) is not None  # `affirme` / `-t` / `-il.`
     )
-    if text.endswith(SENTENCE_END) and not text.endswith(")"):
-        # A lower-case piece after a finished sentence is a new sentence with a
-        # segmentation slip (rare), not the rest of this one.
+    if continuation:
+        # No French sentence starts in lower case: after an ellipsis (`un ancêtre commun...`
+        # / `apparu il y a...`) or an abbreviation, it is the rest of the sentence.
+        return True
+    if text.endswith(SENTENCE_END):
         return False
     # An unfinished piece runs on into the next one, unless it is a heading
     # (short, no comma: `De la fumée dans le cockpit`); a name cut in two
     # (`..., Raymond` / `Lee s'est rabattu`) follows a comma.
-    if continuation or "," in text:
+    if "," in text:
         return True
     # A name cut in two after a finished sentence: `Raymond` / `Lee s'est rabattu`.  A short
     # heading is followed by a sentence that opens with a function word instead.
