@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from pipeline.summarize.features import FEATURES
 
 FORMAT = "french-news-pipeline/sentence-scorer-v1"
 PACKAGE = Path(__file__).resolve().parents[1]  # pipeline/
-ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+}
 
 
 @dataclass(frozen=True)
