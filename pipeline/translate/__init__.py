@@ -18,13 +18,11 @@ Quick use, without a run directory::
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Sequence
 
 from pipeline.cache import open_cache
-from pipeline.nlp import load_spacy
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, SUMMARIES, TRANSLATIONS, RunDir
 from pipeline.settings import Settings
@@ -85,20 +83,18 @@ class TranslateStage(Stage):
             notes.append(
                 f"translate: backend {self.translator.backend} ({self.translator.model}), given by caller"
             )
-        nlp = functools.partial(load_spacy, self.settings.ingest.spacy_model)
-
         documents: list[Document] = []
         skipped: list[str] = []
         for article in articles:
             if article.text.strip():
-                documents.append(article_document(article, nlp))
+                documents.append(article_document(article))
             else:
                 skipped.append(f"article {article.id}")
         if not run.exists(SUMMARIES):
             notes.append("translate: no summaries.jsonl in the run: only articles were translated")
         for summary in summaries:
             if summary.text.strip():
-                documents.append(summary_document(summary, nlp))
+                documents.append(summary_document(summary))
             else:
                 skipped.append(f"summary {summary.id}")
         if skipped:
@@ -173,16 +169,15 @@ def translate_texts(
 ) -> tuple[list[str], Provenance]:
     """English for free French texts (``pipeline translate --text``/stdin); paragraphs are kept.
 
-    Sentences are split with spaCy (``settings.ingest.spacy_model``); the shared
-    cache is used unless ``cache`` is given.  Backend notes are appended to
+    Sentences are split by :func:`~pipeline.translate.segment.segment_text` (no
+    model to load); the shared cache is used unless ``cache`` is given.  Backend notes are appended to
     ``notes`` when a list is given.
     """
     if translator is None:
         translator, chosen = select_translator(settings)
         if notes is not None:
             notes.extend(chosen)
-    nlp = load_spacy(settings.ingest.spacy_model)
-    documents = [text_document("text", f"text-{i}", text, nlp) for i, text in enumerate(texts)]
+    documents = [text_document("text", f"text-{i}", text) for i, text in enumerate(texts)]
     if cache is not None:
         translations, _ = translate_documents(documents, translator, cache)
     else:

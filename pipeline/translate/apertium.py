@@ -29,18 +29,25 @@ are sent many per call:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipeline.fingerprints import APERTIUM_PACKAGES, debian_versions
 from pipeline.nlp import ModelMissingError
 from pipeline.translate.base import Rendered, TranslationError
+from pipeline.translate.english import clean_english
+from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
+from pipeline.translate.lexicon import ROUTES, Router
 from pipeline.translate.segment import normalise_space
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
@@ -48,8 +55,12 @@ PIVOT = ("fr-es", "spa-eng")
 MAX_BATCH_CHARS = 100_000  # per call: ~15k words, about a second of Apertium time
 MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
 
-_MARK_RUN = re.compile(r"(?<![\w*#@])([*#@]+)(?=\w)")
-_LITERAL_MARK = re.compile(r"(?<![\w*#@])([*#@])(\w[\w'’.-]*)")
+# A mark starts a word: it follows no letter and no other mark, but may follow a digit
+# ("4*h": Apertium marks the "h" of "4h").
+_NOT_AFTER = r"(?<![^\W\d_])(?<![*#@])"
+_MARK_RUN = re.compile(_NOT_AFTER + r"([*#@]+)(?=\w)")
+_LITERAL_MARK = re.compile(_NOT_AFTER + r"([*#@])(\w[\w'’.-]*)")
+_ENGINE_MARK = re.compile(_NOT_AFTER + r"([*@])([^\W\d_][\w'-]*)")
 _WORD = re.compile(r"\w[\w'’.-]*")
 _STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
 _BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
@@ -73,6 +84,10 @@ def missing_message(detail: str) -> str:
 class ApertiumTranslator:
     """French→Spanish→English with Apertium, many sentences per subprocess call.
 
+    By default the pivot's gaps are filled and its English cleaned up (see the
+    module docstring); ``raw=True`` gives the bare pivot (marks stripped only),
+    the baseline the project is measured against.
+
     >>> engine = ApertiumTranslator()  # doctest: +SKIP
     >>> engine.translate(["Le chat dort."])[0].text  # doctest: +SKIP
     'The cat sleeps.'
@@ -88,51 +103,112 @@ class ApertiumTranslator:
         executable: str = "apertium",
         pairs: tuple[str, ...] = PIVOT,
         workers: int = 0,
+        raw: bool = False,
     ):
         self.timeout_s = timeout_s
         self.max_batch_chars = max_batch_chars
         self.workers = workers if workers > 0 else _cores()
         self.pairs = pairs
+        self.raw = raw
         found = shutil.which(executable)
         if found is None:
             raise ApertiumMissingError(missing_message(f"no {executable!r} program on PATH"))
         self.executable = found
-        listed = self._run([self.executable, "-l"], b"").decode("utf-8", "replace").split()
+        listed = set(self._run([[self.executable, "-l"]], b"").decode("utf-8", "replace").split())
         absent = [pair for pair in pairs if pair not in listed]
         if absent:
             raise ApertiumMissingError(missing_message(f"direction(s) {', '.join(absent)} not installed"))
+        # The second route for unknown words runs where its pairs are installed (Debian
+        # apertium-fra-cat, -spa-cat, -eng-cat); without them the pivot runs alone.
+        self.routes: dict[str, Router] = {}
+        if not raw and pairs == PIVOT:
+            for name, modes in ROUTES.items():
+                if all(mode in listed for mode in modes):
+                    self.routes[name] = Router(modes, self._run_modes)
         self.model = "apertium " + " + ".join(pairs)
-        self.revision = debian_versions(DEBIAN_PACKAGES)
+        self.revision = debian_versions(DEBIAN_PACKAGES + (LEXICON_PACKAGES if self.routes else ()))
 
     def params(self) -> dict[str, Any]:
-        return {"pivot": list(self.pairs), "separator": "null-flush"}
+        params: dict[str, Any] = {"pivot": list(self.pairs), "separator": "null-flush"}
+        if self.raw:
+            params["raw"] = True
+        else:
+            params["routes"] = {name: list(router.modes) for name, router in sorted(self.routes.items())}
+        return params
 
     def translate(self, sentences: Sequence[str]) -> list[Rendered]:
-        texts = [normalise_space(s).translate(_LIGATURES) for s in sentences]
+        texts = [prepare_french(s) for s in sentences]
         todo = [i for i, t in enumerate(texts) if t]
-        batches = self._batches([texts[i] for i in todo])
-        # One Apertium pipeline keeps about one core busy (its slowest program sets
-        # the pace), so independent batches run side by side, one per core.
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(batches) or 1)) as pool:
-            done = [item for batch in pool.map(self._pivot, batches) for item in batch]
+        unknown: list[list[str]] = [[] for _ in todo]
+        french = [texts[i] for i in todo]
+        if len(self.pairs) == 2:
+            # Spanish words the French route put in, with their English from the same route,
+            # for when the Spanish→English step does not know them either.
+            bridge: dict[str, str] = {}
+            spanish = self._step(
+                self.pairs[0], french, unknown, functools.partial(self._french_lookup, bridge)
+            )
+            english = self._step(
+                self.pairs[1], spanish, unknown, functools.partial(self._spanish_lookup, bridge)
+            )
+        else:  # another chain of pairs: the pivot alone
+            spanish = english = french
+            for pair in self.pairs:
+                english = self._step(pair, english, unknown, None)
+        if not self.raw:
+            english = [clean_english(en, es) for en, es in zip(english, spanish, strict=True)]
         results = [Rendered("")] * len(texts)
-        for index, rendered in zip(todo, done, strict=True):
-            results[index] = rendered
+        for index, text, words in zip(todo, english, unknown, strict=True):
+            results[index] = Rendered(text, unknown=tuple(dict.fromkeys(words)))
         return results
 
-    def _pivot(self, texts: list[str]) -> list[Rendered]:
-        """French → Spanish → English for one batch, marks stripped after each step."""
-        current = list(texts)
-        unknown: list[list[str]] = [[] for _ in texts]
-        for pair in self.pairs:
-            for index, out in enumerate(self._translate_batch(pair, current)):
-                clean, marked = strip_marks(out, current[index])
-                current[index] = _SPACE_BEFORE_PUNCT.sub("", clean)  # transfer leaves "word ," behind
-                unknown[index].extend(marked)
-        return [
-            Rendered(text, unknown=tuple(dict.fromkeys(words)))
-            for text, words in zip(current, unknown, strict=True)
-        ]
+    def _french_lookup(self, bridge: dict[str, str], words: list[str]) -> dict[str, str]:
+        """French words unknown to fr→es: their Spanish, else their English (both through Catalan)."""
+        names = [name for name in ("french", "french-english") if name in self.routes]
+        with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+            answers = dict(
+                zip(names, pool.map(lambda name: self.routes[name].lookup(words), names), strict=True)
+            )
+        spanish, english = answers.get("french", {}), answers.get("french-english", {})
+        found = {word: spanish.get(word) or english[word] for word in {*spanish, *english}}
+        bridge.update({found[word]: english[word] for word in english})
+        return found
+
+    def _spanish_lookup(self, bridge: dict[str, str], words: list[str]) -> dict[str, str]:
+        """Spanish words unknown to es→en: the French route's English, else Spanish→Catalan→English."""
+        found = {word: bridge[word] for word in words if word in bridge}
+        if "spanish" in self.routes:
+            found.update(self.routes["spanish"].lookup([w for w in words if w not in found]))
+        return found
+
+    def _step(
+        self,
+        pair: str,
+        sources: list[str],
+        unknown: list[list[str]],
+        lookup: Callable[[list[str]], dict[str, str]] | None,
+    ) -> list[str]:
+        """One pivot step over all sentences; the words it marks unknown go through ``lookup``.
+
+        The sentences go in batches side by side: one Apertium pipeline keeps about
+        one core busy (its slowest program sets the pace).  Every unknown word of
+        the step is then looked up at once, one process start per mode.
+        """
+        batches = self._batches(sources)
+        run = functools.partial(self._run_modes, (pair,))
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(batches) or 1)) as pool:
+            outputs = [out for batch in pool.map(run, batches) for out in batch]
+        if lookup is not None and self.routes:
+            marked = [w for out, src in zip(outputs, sources, strict=True) for w in engine_marked(out, src)]
+            found = lookup(marked)
+            if found:
+                outputs = [replace_marked(out, src, found) for out, src in zip(outputs, sources, strict=True)]
+        results = []
+        for index, (out, src) in enumerate(zip(outputs, sources, strict=True)):
+            clean, marked = strip_marks(out, src)
+            results.append(_SPACE_BEFORE_PUNCT.sub("", clean))  # transfer leaves "word ," behind
+            unknown[index].extend(marked)
+        return results
 
     # --- batching and the separator scheme ------------------------------
 
@@ -150,9 +226,13 @@ class ApertiumTranslator:
             size += len(text) + 2
         return batches
 
-    def _translate_batch(self, pair: str, segments: list[str]) -> list[str]:
+    def _run_modes(self, modes: tuple[str, ...], segments: list[str]) -> list[str]:
+        """``segments`` through a chain of Apertium modes (one process pipeline): one output each."""
+        if not segments:
+            return []
         data = "".join(to_stream(segment) + "\0" for segment in segments).encode("utf-8")
-        raw = self._run([self.executable, "-z", "-f", "none", pair], data).decode("utf-8", "replace")
+        argvs = [[self.executable, "-z", "-f", "none", mode] for mode in modes]
+        raw = self._run(argvs, data).decode("utf-8", "replace")
         blocks = raw.split("\0")
         extra = blocks[len(segments) :]
         if len(blocks) >= len(segments) and not any(b.strip() for b in extra):
@@ -161,22 +241,96 @@ class ApertiumTranslator:
                 return [normalise_space(p) for p in parts if p is not None]
         if len(segments) == 1:
             raise TranslationError(
-                f"apertium {pair} returned an unreadable block for {segments[0]!r}: {raw!r}"
+                f"apertium {'|'.join(modes)} returned an unreadable block for {segments[0]!r}: {raw!r}"
             )
         middle = len(segments) // 2
-        return self._translate_batch(pair, segments[:middle]) + self._translate_batch(pair, segments[middle:])
+        return self._run_modes(modes, segments[:middle]) + self._run_modes(modes, segments[middle:])
 
-    def _run(self, argv: list[str], data: bytes) -> bytes:
-        try:
-            done = subprocess.run(argv, input=data, capture_output=True, timeout=self.timeout_s, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise TranslationError(f"{' '.join(argv)} timed out after {self.timeout_s:g} s") from exc
-        except OSError as exc:
-            raise ApertiumMissingError(missing_message(f"cannot run {argv[0]}: {exc}")) from exc
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip()[-500:]
-            raise TranslationError(f"{' '.join(argv)} exited with status {done.returncode}: {detail}")
-        return done.stdout
+    def _run(self, argvs: list[list[str]], data: bytes) -> bytes:
+        """Run a pipeline of commands (``a | b | …``, no shell) on ``data``; the last one's output."""
+        command = " | ".join(" ".join(argv) for argv in argvs)
+        with contextlib.ExitStack() as stack:
+            # stderr goes to files: a pipe nobody reads would block a chatty program.
+            errors = [stack.enter_context(tempfile.TemporaryFile()) for _ in argvs]
+            processes: list[subprocess.Popen[bytes]] = []
+            try:
+                for argv, error in zip(argvs, errors, strict=True):
+                    stdin = processes[-1].stdout if processes else subprocess.PIPE
+                    processes.append(
+                        subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=error)
+                    )
+                    if len(processes) > 1 and processes[-2].stdout is not None:
+                        processes[-2].stdout.close()  # the next process owns the pipe now
+            except OSError as exc:
+                for process in processes:
+                    process.kill()
+                raise ApertiumMissingError(missing_message(f"cannot run {argvs[0][0]}: {exc}")) from exc
+            try:
+                if len(processes) == 1:
+                    out, _ = processes[0].communicate(data, timeout=self.timeout_s)
+                else:
+                    # Fed from a thread: Apertium streams, so writing everything before
+                    # reading could fill the pipes and deadlock.
+                    feeder = threading.Thread(target=_feed, args=(processes[0], data), daemon=True)
+                    feeder.start()
+                    out, _ = processes[-1].communicate(timeout=self.timeout_s)
+                    for process in processes[:-1]:
+                        process.wait(timeout=self.timeout_s)
+                    feeder.join(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                for process in processes:
+                    process.kill()
+                raise TranslationError(f"{command} timed out after {self.timeout_s:g} s") from exc
+            for process, error in zip(processes, errors, strict=True):
+                if process.returncode != 0:
+                    error.seek(0)
+                    detail = error.read().decode("utf-8", "replace").strip()[-500:]
+                    raise TranslationError(f"{command} exited with status {process.returncode}: {detail}")
+        return out
+
+
+def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
+    assert process.stdin is not None
+    try:
+        process.stdin.write(data)
+    except BrokenPipeError:  # the process died; its status says why
+        pass
+    finally:
+        process.stdin.close()
+
+
+def prepare_french(text: str) -> str:
+    """What the French analyser reads best: one line, ligatures spelled out.
+
+    >>> prepare_french("Le  cœur\\n du projet")
+    'Le coeur du projet'
+    """
+    return normalise_space(text).translate(_LIGATURES)
+
+
+def engine_marked(output: str, source: str) -> list[str]:
+    """Words Apertium marked unknown (``*``) or missing from its bilingual dictionary (``@``).
+
+    >>> engine_marked("un *désavantageux @priori de #Maroc", "… #Maroc")
+    ['désavantageux', 'priori']
+    """
+    return [m.group(2) for m in _ENGINE_MARK.finditer(output) if m.group(0) not in source]
+
+
+def replace_marked(output: str, source: str, translations: dict[str, str]) -> str:
+    """Put each marked word's translation in its place (the mark goes with it).
+
+    >>> replace_marked("un acuerdo *désavantageux con *Rusia", "", {"désavantageux": "desventajoso"})
+    'un acuerdo desventajoso con *Rusia'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(2)
+        if word in translations and match.group(0) not in source:
+            return translations[word]
+        return match.group(0)
+
+    return _ENGINE_MARK.sub(replace, output)
 
 
 def to_stream(text: str) -> str:
