@@ -47,7 +47,7 @@ from pipeline.nlp import ModelMissingError
 from pipeline.translate.base import Rendered, TranslationError
 from pipeline.translate.english import clean_english
 from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
-from pipeline.translate.lexicon import ROUTES, Router
+from pipeline.translate.lexicon import PIVOT_GAPS, ROUTES, Router
 from pipeline.translate.segment import normalise_space
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
@@ -145,18 +145,16 @@ class ApertiumTranslator:
             # Spanish words the French route put in, with their English from the same route,
             # for when the Spanish→English step does not know them either.
             bridge: dict[str, str] = {}
-            spanish = self._step(
-                self.pairs[0], french, unknown, functools.partial(self._french_lookup, bridge)
-            )
-            english = self._step(
-                self.pairs[1], spanish, unknown, functools.partial(self._spanish_lookup, bridge)
-            )
+            first = None if self.raw else functools.partial(self._french_lookup, bridge)
+            second = None if self.raw else functools.partial(self._spanish_lookup, bridge)
+            spanish = self._step(self.pairs[0], french, unknown, first)
+            english = self._step(self.pairs[1], spanish, unknown, second)
         else:  # another chain of pairs: the pivot alone
             spanish = english = french
             for pair in self.pairs:
                 english = self._step(pair, english, unknown, None)
         if not self.raw:
-            english = [clean_english(en, es) for en, es in zip(english, spanish, strict=True)]
+            english = [clean_english(en, es, fr) for en, es, fr in zip(english, spanish, french, strict=True)]
         results = [Rendered("")] * len(texts)
         for index, text, words in zip(todo, english, unknown, strict=True):
             results[index] = Rendered(text, unknown=tuple(dict.fromkeys(words)))
@@ -176,7 +174,11 @@ class ApertiumTranslator:
 
     def _spanish_lookup(self, bridge: dict[str, str], words: list[str]) -> dict[str, str]:
         """Spanish words unknown to es→en: the French route's English, else Spanish→Catalan→English."""
-        found = {word: bridge[word] for word in words if word in bridge}
+        found = {
+            word: PIVOT_GAPS.get(word) or bridge[word]
+            for word in words
+            if word in bridge or word in PIVOT_GAPS
+        }
         if "spanish" in self.routes:
             found.update(self.routes["spanish"].lookup([w for w in words if w not in found]))
         return found
@@ -198,7 +200,7 @@ class ApertiumTranslator:
         run = functools.partial(self._run_modes, (pair,))
         with ThreadPoolExecutor(max_workers=min(self.workers, len(batches) or 1)) as pool:
             outputs = [out for batch in pool.map(run, batches) for out in batch]
-        if lookup is not None and self.routes:
+        if lookup is not None:
             marked = [w for out, src in zip(outputs, sources, strict=True) for w in engine_marked(out, src)]
             found = lookup(marked)
             if found:

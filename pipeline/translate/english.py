@@ -13,9 +13,15 @@ newstest2012 (the dev set; see ``bench/quality.py translation``):
 * :func:`fix_articles`: "a" before a vowel sound becomes "an" and back.
 * :func:`fix_quotes`: French guillemets become English double quotes, and
   spaces the French typography puts inside quotes and before ``;:!?%`` go.
+* :func:`their_for_leur`: Spanish "su" is "his", "her", "its" or "their"; the
+  pivot always writes "his".  When the French had "leur(s)" and no
+  "son/sa/ses", it was "their".
+* :func:`fix_words`: a few renderings the pivot gets systematically wrong in
+  news ("également" → "equally" for "also", "entre" → "among" for "between",
+  "a déclaré" → "declared" for "said"), and the French decimal comma.
 
->>> clean_english("Tymosenko Has been condemned to a exile of 7 years.", "Tymosenko ha sido condenada.")
-'Tymosenko was condemned to an exile of 7 years.'
+>>> clean_english("Tymosenko Has been condemned to a exile of 7,5 years.", "Tymosenko ha sido condenada.")
+'Tymosenko was condemned to an exile of 7.5 years.'
 """
 
 from __future__ import annotations
@@ -50,12 +56,53 @@ _VOWEL_SOUND = re.compile(r"^(?:hour|honest|honou?r|heir)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
-def clean_english(english: str, spanish: str = "") -> str:
-    """All the rules, in order, on one sentence; ``spanish`` is the pivot text it came from."""
+def clean_english(english: str, spanish: str = "", french: str = "") -> str:
+    """All the rules, in order, on one sentence; ``spanish`` and ``french`` are what it came from."""
     text = lowercase_after_unknown_start(english, spanish) if spanish else english
+    text = their_for_leur(text, french) if french else text
     text = simple_past(text)
+    text = fix_words(text)
     text = fix_articles(text)
     return fix_quotes(text)
+
+
+_LEUR = re.compile(r"\b[Ll]eurs?\b")
+_SON = re.compile(r"\b(?:[Ss]on|[Ss]a|[Ss]es)\b")
+_HIS = re.compile(r"\b([Hh])is\b")
+
+
+def their_for_leur(english: str, french: str) -> str:
+    """ "his" -> "their" when the French possessive was "leur(s)" (and no singular one).
+
+    >>> their_for_leur("The deputies defend his project.", "Les députés défendent leur projet.")
+    'The deputies defend their project.'
+    >>> their_for_leur("He defends his project.", "Il défend son projet et leur avenir.")
+    'He defends his project.'
+    """
+    if not _LEUR.search(french) or _SON.search(french):
+        return english
+    return _HIS.sub(lambda m: "Their" if m.group(1) == "H" else "their", english)
+
+
+# (pattern, replacement): renderings that are wrong in news far more often than right.
+_WORD_FIXES = (
+    (re.compile(r"\bequally\b"), "also"),  # également
+    (re.compile(r"\bamong\b"), "between"),  # entre
+    (re.compile(r"\bdeclared\b"), "said"),  # a déclaré
+    (re.compile(r"\bzone euro\b"), "euro zone"),  # zone euro
+    (re.compile(r"(?<=\d),(?=\d)"), "."),  # 3,5 -> 3.5
+)
+
+
+def fix_words(text: str) -> str:
+    """The pivot's systematic mistranslations (see ``_WORD_FIXES``).
+
+    >>> fix_words("He declared that the rate goes equally among 0,5 and 1 %.")
+    'He said that the rate goes also between 0.5 and 1 %.'
+    """
+    for pattern, replacement in _WORD_FIXES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def lowercase_after_unknown_start(english: str, spanish: str, unknown: frozenset[str] = frozenset()) -> str:

@@ -34,6 +34,8 @@ ROUTES = {
     "french-english": ("fra-cat", "cat-eng"),  # for when es→en does not know that Spanish either
     "spanish": ("spa-cat", "cat-eng"),  # into the English text
 }
+# Spanish words fr→es produces and es→en does not know, which no route finds either.
+PIVOT_GAPS = {"millardo": "billion", "millardos": "billion"}
 DEBIAN_PACKAGES = ("apertium-fra-cat", "apertium-spa-cat", "apertium-eng-cat")
 
 _LOOKUP_WORD = re.compile(r"[a-zàâäçéèêëîïôöùûüÿñáíóú][\w'-]{2,}")
