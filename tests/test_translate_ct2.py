@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("ctranslate2")
 
+from pipeline.cache import OutputCache
 from pipeline.records import Translation
 from pipeline.rundir import ARTICLES, TRANSLATIONS
 from pipeline.settings import Settings
 from pipeline.translate import TranslateStage, select_translator
-from pipeline.cache import OutputCache
 from pipeline.translate.ct2 import METADATA, CT2MissingError, CT2Translator, convert
 from pipeline.translate.marian import TransformersTranslator
 from pipeline.translate.neural import GenerationSettings

@@ -12,13 +12,13 @@ import shutil
 
 import pytest
 
+from pipeline.cache import OutputCache
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Translation
 from pipeline.rundir import ARTICLES, TRANSLATIONS
 from pipeline.settings import Settings
 from pipeline.translate import TranslateStage, select_translator
 from pipeline.translate.base import translate_cached
-from pipeline.cache import OutputCache
 from pipeline.translate.marian import TransformersTranslator
 from pipeline.translate.neural import GenerationSettings
 from pipeline.translate.segment import split_clauses

@@ -6,11 +6,9 @@ import random
 
 import pytest
 
-from pipeline.translate.base import sorted_batches
 from pipeline.cache import OutputCache
-from pipeline.translate.base import translation_key
 from pipeline.records import Span
-from pipeline.translate.base import cache_params
+from pipeline.translate.base import cache_params, sorted_batches, translation_key
 from pipeline.translate.documents import join_clause_cuts
 from pipeline.translate.segment import segment_text, split_clauses, split_sentences
 

@@ -52,7 +52,7 @@ from pipeline.translate.segment import normalise_space
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
-MAX_BATCH_CHARS = 100_000  # per call: ~15k words, about a second of Apertium time
+MAX_BATCH_CHARS = 1_000_000  # per call: ~150k words; every call costs ~0.3 s of CPU per mode to start
 MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
 
 # A mark starts a word: it follows no letter and no other mark, but may follow a digit
@@ -94,6 +94,9 @@ class ApertiumTranslator:
     """
 
     backend = "apertium"
+    # Per call: a dozen process starts (~3 s of CPU with the routes), so calls are large;
+    # 8,192 sentences are about 30 s of work, what a kill may lose (translate_cached commits per call).
+    sentences_per_call = 8192
 
     def __init__(
         self,
@@ -141,18 +144,14 @@ class ApertiumTranslator:
         todo = [i for i, t in enumerate(texts) if t]
         unknown: list[list[str]] = [[] for _ in todo]
         french = [texts[i] for i in todo]
-        if len(self.pairs) == 2:
-            # Spanish words the French route put in, with their English from the same route,
-            # for when the Spanish→English step does not know them either.
-            bridge: dict[str, str] = {}
-            first = None if self.raw else functools.partial(self._french_lookup, bridge)
-            second = None if self.raw else functools.partial(self._spanish_lookup, bridge)
-            spanish = self._step(self.pairs[0], french, unknown, first)
-            english = self._step(self.pairs[1], spanish, unknown, second)
-        else:  # another chain of pairs: the pivot alone
+        if len(self.pairs) == 2 and not self.raw:
+            spanish = self._step(self.pairs[0], french, unknown, self._french_lookup)
+            english = self._step(self.pairs[1], spanish, unknown, self._spanish_lookup)
+        else:  # the bare pivot
             spanish = english = french
-            for pair in self.pairs:
+            for number, pair in enumerate(self.pairs):
                 english = self._step(pair, english, unknown, None)
+                spanish = english if number == 0 else spanish
         if not self.raw:
             english = [clean_english(en, es, fr) for en, es, fr in zip(english, spanish, french, strict=True)]
         results = [Rendered("")] * len(texts)
@@ -160,25 +159,13 @@ class ApertiumTranslator:
             results[index] = Rendered(text, unknown=tuple(dict.fromkeys(words)))
         return results
 
-    def _french_lookup(self, bridge: dict[str, str], words: list[str]) -> dict[str, str]:
-        """French words unknown to fr→es: their Spanish, else their English (both through Catalan)."""
-        names = [name for name in ("french", "french-english") if name in self.routes]
-        with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
-            answers = dict(
-                zip(names, pool.map(lambda name: self.routes[name].lookup(words), names), strict=True)
-            )
-        spanish, english = answers.get("french", {}), answers.get("french-english", {})
-        found = {word: spanish.get(word) or english[word] for word in {*spanish, *english}}
-        bridge.update({found[word]: english[word] for word in english})
-        return found
+    def _french_lookup(self, words: list[str]) -> dict[str, str]:
+        """Spanish for French words unknown to fr→es (through Catalan)."""
+        return self.routes["french"].lookup(words) if "french" in self.routes else {}
 
-    def _spanish_lookup(self, bridge: dict[str, str], words: list[str]) -> dict[str, str]:
-        """Spanish words unknown to es→en: the French route's English, else Spanish→Catalan→English."""
-        found = {
-            word: PIVOT_GAPS.get(word) or bridge[word]
-            for word in words
-            if word in bridge or word in PIVOT_GAPS
-        }
+    def _spanish_lookup(self, words: list[str]) -> dict[str, str]:
+        """English for Spanish words unknown to es→en: the known gaps, else through Catalan."""
+        found = {word: PIVOT_GAPS[word] for word in words if word in PIVOT_GAPS}
         if "spanish" in self.routes:
             found.update(self.routes["spanish"].lookup([w for w in words if w not in found]))
         return found

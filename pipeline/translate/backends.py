@@ -74,6 +74,14 @@ def load_offline(settings: TranslateSettings, raw: bool = False) -> SentenceTran
     return ApertiumTranslator(timeout_s=settings.apertium_timeout_s, raw=raw)
 
 
+def _where(settings: TranslateSettings) -> str:
+    try:
+        card = translate_card(settings)
+    except KeyError:
+        return repr(settings.model)
+    return f"{card.model_id} @ {card.revision}" if card.revision else card.model_id
+
+
 def neural_weights_present(settings: TranslateSettings) -> bool:
     """Whether the neural model's files are on this machine (no import, no network).
 
@@ -111,7 +119,7 @@ def select_translator(settings: Settings) -> tuple[SentenceTranslator, list[str]
         reasons.append("ct2 skipped: translate.ct2_dir is not set")
     for name in order:
         if name == "neural" and not neural_weights_present(ts):
-            reasons.append(f"neural unavailable: the weights of {ts.model!r} are not on this machine")
+            reasons.append(f"neural unavailable: {_where(ts)} is not on this machine")
             continue
         try:
             # auto only uses weights already on this machine (no hub retry loop offline)

@@ -85,8 +85,9 @@ class CacheStats:
     translated: list[str] = field(default_factory=list)  # the sentences actually sent to the engine
 
 
-# Sentences per engine call and cache commit: big enough to keep Apertium's workers and
-# neural batches busy, small enough that a kill loses under a minute of work.
+# Sentences per engine call and cache commit: big enough to keep neural batches busy, small
+# enough that a kill loses under a minute of work.  An engine whose calls have a fixed cost
+# (Apertium starts a dozen processes per call) says how many it wants (``sentences_per_call``).
 _COMMIT_EVERY = 512
 
 
@@ -131,8 +132,9 @@ def translate_cached(
     stats.translated = list(todo.values())
     pending = list(todo.items())
     # Committed chunk by chunk: a run killed halfway keeps the translations it had made.
-    for start in range(0, len(pending), _COMMIT_EVERY):
-        chunk = dict(pending[start : start + _COMMIT_EVERY])
+    every = int(getattr(translator, "sentences_per_call", _COMMIT_EVERY))
+    for start in range(0, len(pending), every):
+        chunk = dict(pending[start : start + every])
         fresh = translator.translate(list(chunk.values()))
         if len(fresh) != len(chunk):
             raise TranslationError(

@@ -75,9 +75,12 @@ def normalise_space(text: str) -> str:
 
 # Words after which a full stop does not end the sentence (lowercase; initials are handled apart).
 _ABBREVIATIONS = frozenset(
-    "m mm mme mmes mlle mlles dr pr me mgr st ste cf etc p pp vol ch art av bd no n° ex env hab "
-    "jan janv fév févr avr juil sept oct nov déc lun mar mer jeu ven sam dim gén col cdt lt sgt "
-    "adj capt min max tél fig éd coll dir trad approx mr mrs ms prof inc ltd co corp jr sr vs".split()
+    re.findall(
+        r"\S+",
+        "m mm mme mmes mlle mlles dr pr me mgr st ste cf etc p pp vol ch art av bd no n° ex env hab "
+        "jan janv fév févr avr juil sept oct nov déc lun mar mer jeu ven sam dim gén col cdt lt sgt "
+        "adj capt min max tél fig éd coll dir trad approx mr mrs ms prof inc ltd co corp jr sr vs",
+    )
 )
 # End punctuation, closing quotes/brackets (French puts a space before »), then a space and
 # what starts a sentence: a capital or a digit, maybe after an opening quote.
