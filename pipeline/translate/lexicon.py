@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # name -> chain of modes (one process pipeline per lookup call)
 ROUTES = {
@@ -45,8 +46,8 @@ DEBIAN_PACKAGES = ("apertium-fra-cat", "apertium-spa-cat", "apertium-eng-cat")
 _LOOKUP_WORD = re.compile(r"[a-zàâäçéèêëîïôöùûüÿñáíóú][\w'-]{2,}")
 _MARKED = re.compile(r"[*#@]")
 
-# Runs ``words`` through a chain of modes: one output block per word (the translator's runner).
-ModeRunner = Callable[[tuple[str, ...], list[str]], list[str]]
+# Runs ``words`` through a chain of modes, maybe already started: one output per word.
+ModeRunner = Callable[[tuple[str, ...], list[str], Any], list[str]]
 
 
 def wants_lookup(word: str) -> bool:
@@ -67,13 +68,16 @@ class Router:
         self._known: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, words: Sequence[str]) -> dict[str, str]:
-        """Translations of those of ``words`` the route knows (others are left out)."""
+    def lookup(self, words: Sequence[str], chain: Any = None) -> dict[str, str]:
+        """Translations of those of ``words`` the route knows (others are left out).
+
+        ``chain`` is the route's modes already started by the caller (it is used, or closed).
+        """
         wanted = [w for w in dict.fromkeys(words) if wants_lookup(w)]
         with self._lock:
             todo = [w for w in wanted if w not in self._known]
+        answers = self._run(self.modes, todo, chain)  # nothing to do: closes the chain
         if todo:
-            answers = self._run(self.modes, todo)
             with self._lock:
                 for word, answer in zip(todo, answers, strict=True):
                     self._known[word] = _usable(answer)
