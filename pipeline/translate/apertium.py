@@ -68,6 +68,7 @@ from pipeline.translate.segment import normalise_space
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
 MAX_BATCH_CHARS = 1_000_000  # per call: ~150k words; every call costs ~0.3 s of CPU per mode to start
+PRESTART_ROUTES_CHARS = 20_000  # ~3,000 words: the first step then outlasts the routes' start-up
 MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
 
 # A mark starts a word: it follows no letter and no other mark, but may follow a digit
@@ -81,6 +82,7 @@ _STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
 _BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
+_CELA = re.compile(r"\b([Cc])ela\b")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
 
 
@@ -164,9 +166,14 @@ class ApertiumTranslator:
         unknown: list[list[str]] = [[] for _ in todo]
         batches = self._batches(french)  # the same cut for every step: one Spanish text per French one
         # Every process pipeline starts now and loads its dictionaries while the first step
-        # runs (the lookups' and the second step's start-up is off the critical path).
+        # runs (the lookups' and the second step's start-up is off the critical path).  The
+        # routes only for a large input: a short text may have no unknown word to look up.
         chains = [[self._spawn((pair,)) for _ in batches] for pair in self.pairs]
-        routes = {name: (router, self._spawn(router.modes)) for name, router in self.routes.items()}
+        early = sum(len(t) for t in french) >= PRESTART_ROUTES_CHARS
+        routes = {
+            name: (router, self._spawn(router.modes) if early else None)
+            for name, router in self.routes.items()
+        }
         try:
             spanish = english = french
             for number, pair in enumerate(self.pairs):
@@ -180,7 +187,7 @@ class ApertiumTranslator:
                 if number == 0:
                     spanish = english
         finally:
-            for chain in [c for step in chains for c in step] + [c for _, c in routes.values()]:
+            for chain in [c for step in chains for c in step] + [c for _, c in routes.values() if c]:
                 chain.close()  # unused ones (after an error, or a route never needed)
         if not self.raw:
             english = [clean_english(en, es, fr) for en, es, fr in zip(english, spanish, french, strict=True)]
@@ -373,12 +380,17 @@ def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
 
 
 def prepare_french(text: str) -> str:
-    """What the French analyser reads best: one line, ligatures spelled out.
+    """What the French analyser reads best: one line, ligatures spelled out, "cela" as "ça".
 
-    >>> prepare_french("Le  cœur\\n du projet")
-    'Le coeur du projet'
+    fr→es analyses "cela" as a form of the verb "celer" ("to conceal": "sans que
+    cela serve" came out "without that concealed serve"); "ça" is the same pronoun.
+
+    >>> prepare_french("Le  cœur\\n du projet ? Cela dépend.")
+    'Le coeur du projet ? Ça dépend.'
     """
-    return normalise_space(text).translate(_LIGATURES)
+    return _CELA.sub(
+        lambda m: "Ça" if m.group(1) == "C" else "ça", normalise_space(text).translate(_LIGATURES)
+    )
 
 
 def engine_marked(output: str, source: str) -> list[str]:
