@@ -72,6 +72,17 @@ def test_their_only_where_french_had_leur():
 def test_quotes_and_french_spacing():
     assert fix_quotes("He said « no » ; then : 5 %!") == 'He said "no"; then: 5%!'
     assert fix_quotes("a «quote»") == 'a "quote"'
+    assert fix_quotes('the " vehicles"always') == 'the "vehicles" always'
+    assert fix_quotes('"Only half", indicates the survey') == '"Only half," indicates the survey'
+    assert fix_quotes('an odd " quote') == 'an odd " quote'  # unpaired: left alone
+
+
+def test_pivot_idioms():
+    assert fix_words("to leave of 14 hours, 220 billion of dollars, near of Paris, it can not") == (
+        "from 14 hours, 220 billion dollars, near Paris, it cannot"
+    )
+    assert fix_words("millions of people") == "millions of people"  # no number: English as it is
+    assert fix_words("He no #<prn> as of problem") == "He no as of problem"
 
 
 def test_word_fixes_and_decimal_comma():
@@ -86,7 +97,7 @@ def test_clean_english_applies_every_rule_and_is_idempotent():
     once = clean_english(
         english, "Tymosenko ha declarado « es un error ».", "Tymosenko a déclaré « c'est une erreur »."
     )
-    assert once == 'Tymosenko said "it is an error".'
+    assert once == 'Tymosenko said "it is an error."'  # the full stop goes inside, as English writes it
     assert clean_english(once) == once
 
 

@@ -191,6 +191,17 @@ def test_beam_search_runs_and_is_recorded(neural, sentences):
     assert beam.params()["beam_size"] == 3
 
 
+def test_batch_size_is_in_the_cache_key_with_beam_search_only(neural, sentences):
+    # beam search over a padded batch depends on the batch-mates; greedy output does not
+    beam = variant(
+        neural, generation=GenerationSettings(beam_size=3, max_length_ratio=0.5, max_length_extra=6)
+    )
+    assert beam.params()["batch_size"] == beam.batch_size
+    assert variant(beam, batch_size=1).params() != beam.params()
+    assert "batch_size" not in neural.params() and neural.generation.beam_size == 1
+    assert variant(neural, batch_size=1).params() == neural.params()
+
+
 def test_catalogue_model_missing_offline_is_a_clear_error():
     settings = Settings.load(overrides={"translate.backend": "neural", "translate.model": "opus-mt-fr-en"})
     with pytest.raises(ModelMissingError) as err:

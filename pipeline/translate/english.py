@@ -94,6 +94,11 @@ _WORD_FIXES = (
     (re.compile(r"\bdeclared\b"), "said"),  # a déclaré
     (re.compile(r"\bzone euro\b"), "euro zone"),  # zone euro
     (re.compile(r"(?<=\d),(?=\d)"), "."),  # 3,5 -> 3.5
+    (re.compile(r"\bto leave of\b"), "from"),  # à partir de -> a partir de
+    (re.compile(r"(?<=\d)(\s+(?:million|billion|trillion))s?\s+of\s+"), r"\1 "),  # 220 milliards de dollars
+    (re.compile(r"\bcan not\b"), "cannot"),
+    (re.compile(r"\bnear of\b"), "near"),  # près de
+    (re.compile(r"\s*#?<[a-z]+>"), ""),  # a morphological tag the generator let through ("#<prn>")
 )
 
 
@@ -206,10 +211,35 @@ _SPACE_BEFORE = re.compile(r"(?<=\S)[ \u00a0\u202f]+(?=[;:!?%](?:\W|$))")
 
 
 def fix_quotes(text: str) -> str:
-    """French guillemets -> English quotes; no space before ``;:!?%``.
+    """French guillemets -> English quotes, spaced as in English, a closing comma or full stop inside.
+
+    Quotes are paired left to right (only when they pair up): no space inside a
+    pair, one outside, and a comma or full stop right after the closing quote
+    goes in, as English news writes it.  No space before ``;:!?%``.
 
     >>> fix_quotes("He said « I come » : 4 % !")
     'He said "I come": 4%!'
+    >>> fix_quotes('the " vehicles"always and " the ideal ".')
+    'the "vehicles" always and "the ideal."'
     """
     text = _GUILLEMETS.sub(r'"\1"', text).replace("«", '"').replace("»", '"')
-    return _SPACE_BEFORE.sub("", text)
+    return _SPACE_BEFORE.sub("", _pair_quotes(text))
+
+
+def _pair_quotes(text: str) -> str:
+    if text.count('"') % 2:
+        return text  # unpaired: leave them where they are
+    parts = text.split('"')
+    out = parts[0]
+    for number, part in enumerate(parts[1:]):
+        if number % 2 == 0:  # an opening quote; ``part`` is the quoted text
+            before = out.rstrip()
+            space = " " if before and not before.endswith(("(", "[", "-", "—")) else ""
+            out = before + space + '"' + part.strip()
+        else:  # a closing quote; ``part`` is what follows it
+            inside = re.match(r"\s*([,.])(?=\s|$)", part)
+            if inside:
+                out += inside.group(1)
+                part = part[inside.end() :]
+            out += '"' + (" " if part[:1].isalnum() else "") + part
+    return out
