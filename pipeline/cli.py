@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline.rundir import REPORT_HTML, RunDir
+from pipeline.rundir import REPORT_HTML, RunDir, UnsafeOutError
 from pipeline.runner import STAGE_ORDER, Pipeline
 from pipeline.settings import Settings, SettingsError
 
@@ -140,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stages(args, settings, parser)
     except SettingsError as exc:
         console.print(f"[red]settings error:[/] {exc}")
+        return EXIT_USAGE
+    except UnsafeOutError as exc:
+        console.print(f"[red]error:[/] {exc}")
         return EXIT_USAGE
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         console.print(f"[red]error:[/] {exc}")

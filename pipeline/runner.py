@@ -8,6 +8,7 @@ whose outputs are intact is skipped, so re-running an unchanged run is cheap.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.discovery import discover
-from pipeline.rundir import MANIFEST, RunDir
+from pipeline.rundir import MANIFEST, RunDir, RunFileError, check_out_dir
 from pipeline.settings import Settings
 from pipeline.stage import STAGE_ORDER, STAGES, Stage, StageResult, StageSpec
 
@@ -89,12 +90,19 @@ class Pipeline:
         stages: Sequence[str] = STAGE_ORDER,
         force: bool = False,
     ) -> RunSummary:
-        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``."""
+        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``.
+
+        ``out`` must be new, empty or a run directory (:func:`~pipeline.rundir.check_out_dir`);
+        a run file that is not what the manifest says its stage wrote stops the run
+        (:func:`verify_reads`).
+        """
+        check_out_dir(out, paths or ())
         run = RunDir(out).ensure()
         summary = RunSummary(run)
         with run.exclusive():
             for name in stages:
                 spec = _spec(name)
+                verify_reads(spec, run)
                 # Before running: an input or code edit made meanwhile must rerun the stage next time.
                 now = self.fingerprint(spec, run, paths)
                 if not force and self.unchanged(spec, run, now):
@@ -168,6 +176,33 @@ class Pipeline:
         return result
 
 
+def verify_reads(spec: StageSpec, run: RunDir) -> None:
+    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that differs from what its writer recorded.
+
+    A run file cut short (by a full disk, a copy, an editor) still parses, and a
+    stage would silently work on part of the data; the manifest holds the hash of
+    every file a stage wrote, so a file that no longer matches is named here.
+    """
+    stages = load_manifest(run)["stages"]
+    for name in spec.reads:
+        writer = next((s for s in STAGES.values() if name in s.writes), None)
+        if writer is None:
+            continue
+        recorded = (stages.get(writer.name) or {}).get("outputs_sha256") or {}
+        if name not in recorded:
+            continue
+        if not run.exists(name):
+            problem = "is missing"
+        elif file_sha256(run.file(name)) != recorded[name]:
+            problem = "differs from what it wrote (truncated, torn or edited)"
+        else:
+            continue
+        raise RunFileError(
+            f"{run.file(name)} {problem}: the manifest records the file {writer.name} wrote. "
+            f"Run `pipeline {writer.name}` again (with --force) to rebuild it before {spec.name}."
+        )
+
+
 def load_manifest(run: RunDir) -> dict[str, Any]:
     if run.exists(MANIFEST):
         try:
@@ -180,8 +215,15 @@ def load_manifest(run: RunDir) -> dict[str, Any]:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256; remembered per (inode, size, mtime), as the skip and integrity checks share it."""
+    st = path.stat()
+    return _file_sha256(str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, *identity: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
