@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.cache import OutputCache
 from pipeline.records import Span
-from pipeline.translate.base import cache_params, sorted_batches, translation_key
+from pipeline.translate.base import engine_code, sorted_batches, translation_key
 from pipeline.translate.documents import join_clause_cuts
 from pipeline.translate.segment import segment_text, split_clauses, split_sentences
 
@@ -89,23 +89,21 @@ def test_ingest_cuts_mid_clause_are_joined_again():
     ]
 
 
-def test_translation_cache_key_carries_the_code_version(monkeypatch):
-    from pipeline.stage import STAGES
+def test_translation_cache_key_carries_the_engine_code_version(monkeypatch):
+    from pipeline.fingerprints import code_version
+    from pipeline.translate import base
+    from pipeline.translate.apertium import ApertiumTranslator
 
-    class Engine:
-        backend, model, revision = "apertium", "apertium fr-es + spa-eng", "v1"
-
-        def params(self):
-            return {"pivot": ["fr-es", "spa-eng"]}
-
-    params = cache_params(Engine())
-    assert params["code"] == STAGES["translate"].code_version() and params["pivot"] == ["fr-es", "spa-eng"]
-    key = translation_key("apertium", Engine.model, "v1", params, "Bonjour.")
+    engine = ApertiumTranslator.__new__(ApertiumTranslator)  # no Apertium needed to name its code
+    assert engine_code(engine) == code_version(["pipeline.translate.apertium"])
+    params = {"pivot": ["fr-es", "spa-eng"]}
+    key = translation_key("apertium", "m", "v1", params, "Bonjour.", engine_code(engine))
     # new translation code: another key, so no stale translation is served
-    monkeypatch.setattr(type(STAGES["translate"]), "code_version", lambda self: "0.1.0+changed")
-    changed = cache_params(Engine())
-    assert changed["code"] == "0.1.0+changed"
-    assert translation_key("apertium", Engine.model, "v1", changed, "Bonjour.") != key
+    base._module_code.cache_clear()
+    monkeypatch.setattr(base, "code_version", lambda modules: "changed")
+    assert engine_code(engine) == "changed"
+    assert translation_key("apertium", "m", "v1", params, "Bonjour.", engine_code(engine)) != key
+    base._module_code.cache_clear()
 
 
 def test_sorted_batches_cover_every_index_once_longest_first():
@@ -127,6 +125,7 @@ def test_cache_key_depends_on_every_part():
         ("neural", "m", "r2", {"beam_size": 4}, "Bonjour."),
         ("neural", "m", "r1", {"beam_size": 1}, "Bonjour."),
         ("neural", "m", "r1", {"beam_size": 4}, "Bonjour !"),
+        ("neural", "m", "r1", {"beam_size": 4}, "Bonjour.", "other code"),
     ):
         assert translation_key(*changed) != key
     with OutputCache(":memory:") as cache:

@@ -5,10 +5,11 @@ English sentences, in the same order.  Engines know nothing of articles, records
 or caches: :func:`translate_cached` adds the shared output cache
 (:mod:`pipeline.cache`), the stage adds the records.
 
-A cached translation is keyed by everything that decides it
-(:func:`translation_key`): the engine (backend, model, revision), its
-output-affecting parameters, the files of a local model directory, the
-translate stage's code version (new code, new translations) and the sentence.
+A cached translation is keyed by everything that decides it, after the cache's
+key policy (:func:`translation_key`, :mod:`pipeline.cache`): the engine
+(backend, model, revision), its output-affecting parameters, the files of a
+local model directory, the version of the engine's code (:func:`engine_code`:
+new code, new translations) and the sentence.
 
 >>> sorted_batches([3, 10, 1, 7], batch_size=2)
 [[1, 3], [0, 2]]
@@ -16,12 +17,13 @@ translate stage's code version (new code, new translations) and the sentence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipeline.cache import Cache, CacheKey, cache_key
-from pipeline.fingerprints import local_files
+from pipeline.fingerprints import code_version, local_files
 
 KIND = "translation"  # the cache's kind for sentence translations
 
@@ -92,21 +94,36 @@ _COMMIT_EVERY = 512
 
 
 def translation_key(
-    backend: str, model: str | None, revision: str | None, params: Mapping[str, Any], sentence: str
+    backend: str,
+    model: str | None,
+    revision: str | None,
+    params: Mapping[str, Any],
+    sentence: str,
+    code: str | None = None,
 ) -> CacheKey:
-    """The key of one sentence's translation by one engine with one set of parameters."""
-    return cache_key(KIND, f"{backend}:{model}", revision, params, sentence)
+    """The key of one sentence's translation by one engine (and engine code) with one set of parameters."""
+    return cache_key(KIND, f"{backend}:{model}", revision, params, sentence, code=code)
 
 
 def cache_params(translator: SentenceTranslator) -> dict[str, Any]:
-    """The engine's parameters plus what else decides its output: local model files, the code."""
-    from pipeline.stage import STAGES  # the stage table imports no stage code
-
-    params = {**translator.params(), "code": STAGES["translate"].code_version()}
+    """The engine's parameters plus the files of a local model directory (retrained in place)."""
+    params = translator.params()
     files = local_files(translator.model) if translator.model else None
-    if files:
-        params["local_files"] = files  # a model retrained in the same directory
-    return params
+    return {**params, "local_files": files} if files else params
+
+
+@functools.cache
+def _module_code(module: str) -> str:
+    return code_version([module])
+
+
+def engine_code(translator: SentenceTranslator) -> str:
+    """The version of the code that makes ``translator``'s output: its module and what it imports.
+
+    The offline engine's code is its model (rules, routes, clean-up); a neural
+    engine's decides how sentences are split, batched and decoded.
+    """
+    return _module_code(type(translator).__module__)
 
 
 def translate_cached(
@@ -115,8 +132,9 @@ def translate_cached(
     """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
     stats = CacheStats()
     params = cache_params(translator)
+    code = engine_code(translator)
     keys = [
-        translation_key(translator.backend, translator.model, translator.revision, params, s)
+        translation_key(translator.backend, translator.model, translator.revision, params, s, code)
         for s in sentences
     ]
     found: dict[CacheKey, Rendered] = {}
