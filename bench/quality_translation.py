@@ -155,7 +155,8 @@ def main(args: argparse.Namespace) -> int:
     # sacrebleu names the columns by metric (chrF becomes "chrF2"), in the order given
     columns = [name for name in results if name != "System"]
     p_values = {
-        label: float(results[column][1].p_value) for label, column in zip(metrics, columns, strict=True)
+        label: float(getattr(results[column][1], "p_value", "nan"))
+        for label, column in zip(metrics, columns, strict=True)
     }
 
     print(f"newstest{args.year}: {len(sources)} sentences, {words} French words")
@@ -178,8 +179,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"wall time ratio project / raw: {ratio:.2f} (target <= 1.25); cpu ratio {our_cpu / raw_cpu:.2f}")
     for label, signature in signatures.items():
         print(f"{label} signature: {signature}")
-    for column, signature in test_signatures.items():
-        print(f"paired test {column}: {signature}")
+    for column, test_signature in test_signatures.items():
+        print(f"paired test {column}: {test_signature}")
     if args.json:
         report = {
             "year": args.year,
