@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+# spaCy is imported when a model is loaded, not with this module: importing spaCy takes
+# seconds (it pulls in torch), and ModelMissingError is needed by paths that never load it.
 
 
 class ModelMissingError(RuntimeError):
@@ -14,6 +18,8 @@ class ModelMissingError(RuntimeError):
 
 @functools.cache
 def load_spacy(name: str) -> Language:
+    import spacy
+
     try:
         return spacy.load(name)
     except OSError as exc:
