@@ -48,7 +48,10 @@ def ingest_paths(
     articles: list[Article] = []
     rejections: list[Rejection] = []
     for result in ingest_documents(read_inputs(paths, config.max_bytes), config):
-        (articles if isinstance(result, Article) else rejections).append(result)
+        if isinstance(result, Article):
+            articles.append(result)
+        else:
+            rejections.append(result)
     return articles, rejections
 
 
