@@ -3,8 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN ?= runs/seed
 APT_PACKAGES := apertium apertium-fr-es apertium-eng-spa
+# bench/report_browser.py opens the report in headless Chromium (not needed by the tests).
+BENCH_APT_PACKAGES := chromium
 
-.PHONY: setup system-deps run test lint typecheck bench clean
+.PHONY: setup system-deps bench-deps run test lint typecheck bench clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -23,6 +25,14 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	else \
 		echo "NOTE: offline translation needs Debian packages: sudo apt-get install $(APT_PACKAGES)" >&2; \
+	fi
+
+bench-deps:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_APT_PACKAGES) >/dev/null; \
+	else \
+		echo "NOTE: the report's browser check needs: sudo apt-get install $(BENCH_APT_PACKAGES)" >&2; \
 	fi
 
 run: setup

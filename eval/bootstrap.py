@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+from scipy.stats import bootstrap
 
 T = TypeVar("T")
 
@@ -62,23 +63,26 @@ class PairedResult:
         }
 
 
-def resample_indices(n: int, settings: BootstrapSettings) -> np.ndarray:
-    """``(samples, n)`` indices drawn with replacement; the same for the same ``n`` and seed."""
-    rng = np.random.default_rng(settings.seed)
-    return rng.integers(0, n, size=(settings.samples, n))
+def bootstrap_result(n: int, statistic: Callable[[np.ndarray], float], settings: BootstrapSettings) -> Any:
+    """``scipy.stats.bootstrap`` (percentile method) of ``statistic`` over resamples of item indices.
+
+    Indices, not the items, are resampled: items may be any objects (BLEU's are
+    tuples of counts).  Resamples depend only on ``n`` and the seed, so systems
+    scored on the same items see the same ones (paired comparisons).
+    """
+    return bootstrap(
+        (np.arange(n),),
+        statistic,
+        n_resamples=settings.samples,
+        confidence_level=settings.confidence,
+        method="percentile",
+        vectorized=False,
+        rng=np.random.default_rng(settings.seed),
+    )
 
 
-def _bounds(values: np.ndarray, confidence: float) -> tuple[float, float]:
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return float(low), float(high)
-
-
-def bootstrap_distribution(
-    stats: Sequence[T], compute: Callable[[list[T]], float], settings: BootstrapSettings
-) -> np.ndarray:
-    idx = resample_indices(len(stats), settings)
-    return np.array([compute([stats[i] for i in row]) for row in idx], dtype=float)
+def _bounds(result: Any) -> tuple[float, float]:
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def percentile_ci(
@@ -87,7 +91,7 @@ def percentile_ci(
     """The percentile interval of ``compute`` over resamples of ``stats``; None when n is too small."""
     if not settings.allows(len(stats)):
         return None
-    return _bounds(bootstrap_distribution(stats, compute, settings), settings.confidence)
+    return _bounds(bootstrap_result(len(stats), lambda idx: compute([stats[i] for i in idx]), settings))
 
 
 def paired_bootstrap(
@@ -106,11 +110,8 @@ def paired_bootstrap(
     delta = compute_a(list(stats_a)) - compute_b(list(stats_b))
     if not settings.allows(n):
         return PairedResult(delta=delta, ci=None, p_value=None, n=n, note=TOO_SMALL)
-    deltas = np.array(
-        [
-            compute_a([stats_a[i] for i in row]) - compute_b([stats_b[i] for i in row])
-            for row in resample_indices(n, settings)
-        ]
+    result = bootstrap_result(
+        n, lambda idx: compute_a([stats_a[i] for i in idx]) - compute_b([stats_b[i] for i in idx]), settings
     )
-    p_value = float(np.mean(deltas <= 0.0))
-    return PairedResult(delta=delta, ci=_bounds(deltas, settings.confidence), p_value=p_value, n=n)
+    p_value = float(np.mean(result.bootstrap_distribution <= 0.0))
+    return PairedResult(delta=delta, ci=_bounds(result), p_value=p_value, n=n)

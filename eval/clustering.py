@@ -22,13 +22,13 @@ PairwiseScores(precision=1.0, recall=1.0, f1=1.0, predicted_pairs=1, gold_pairs=
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sklearn.metrics import adjusted_rand_score
+import numpy as np
+from sklearn.metrics import adjusted_rand_score, pair_confusion_matrix
 
 # Generic in the item type: Mapping keys are invariant, so ``Mapping[Hashable, …]``
 # would refuse a ``dict[str, str]``.  Cluster labels (values) may be any hashable.
@@ -57,9 +57,14 @@ def align(predicted: Labels[Item], gold: Labels[Item]) -> tuple[list[Item], set[
     return common, set(predicted) - set(gold), set(gold) - set(predicted)
 
 
-def _same_cluster_pairs(labels: Iterable[Hashable]) -> int:
-    """Pairs inside clusters: sum over clusters of size*(size-1)/2."""
-    return sum(n * (n - 1) // 2 for n in Counter(labels).values())
+def _aligned_ids(predicted: Labels[Item], gold: Labels[Item]) -> tuple[list[int], list[int]]:
+    """(gold, predicted) cluster ids over the common items: labels of any hashable type become ints."""
+    items, _, _ = align(predicted, gold)
+    pred_ids: dict[Hashable, int] = {}
+    gold_ids: dict[Hashable, int] = {}
+    true = [gold_ids.setdefault(gold[i], len(gold_ids)) for i in items]
+    pred = [pred_ids.setdefault(predicted[i], len(pred_ids)) for i in items]
+    return true, pred
 
 
 def pairwise_scores(predicted: Labels[Item], gold: Labels[Item]) -> PairwiseScores:
@@ -81,12 +86,12 @@ def pairwise_scores(predicted: Labels[Item], gold: Labels[Item]) -> PairwiseScor
     >>> pairwise_scores({"a": 1, "b": 2}, {"a": 1, "b": 2}).f1
     1.0
     """
-    items, _, _ = align(predicted, gold)
-    pred = [predicted[i] for i in items]
-    true = [gold[i] for i in items]
-    predicted_pairs = _same_cluster_pairs(pred)
-    gold_pairs = _same_cluster_pairs(true)
-    true_pairs = _same_cluster_pairs(zip(pred, true, strict=True))  # same cluster on both sides
+    true, pred = _aligned_ids(predicted, gold)
+    # Ordered pairs: [[apart in both, together only in pred], [together only in gold, together in both]].
+    counts = pair_confusion_matrix(true, pred) // 2 if true else np.zeros((2, 2), dtype=int)
+    true_pairs = int(counts[1, 1])
+    predicted_pairs = int(counts[0, 1]) + true_pairs
+    gold_pairs = int(counts[1, 0]) + true_pairs
     precision = true_pairs / predicted_pairs if predicted_pairs else 1.0
     recall = true_pairs / gold_pairs if gold_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -109,15 +114,8 @@ def adjusted_rand_index(predicted: Labels[Item], gold: Labels[Item]) -> float:
     >>> round(adjusted_rand_index({"a": 0, "b": 0, "c": 1, "d": 2}, {"a": 0, "b": 0, "c": 1, "d": 1}), 2)
     0.57
     """
-    items, _, _ = align(predicted, gold)
-    if not items:
-        return 0.0
-    # Labels may be of any hashable type: index them so scikit-learn sees plain ints.
-    pred_ids: dict[Hashable, int] = {}
-    gold_ids: dict[Hashable, int] = {}
-    pred = [pred_ids.setdefault(predicted[i], len(pred_ids)) for i in items]
-    true = [gold_ids.setdefault(gold[i], len(gold_ids)) for i in items]
-    return float(adjusted_rand_score(true, pred))
+    true, pred = _aligned_ids(predicted, gold)
+    return float(adjusted_rand_score(true, pred)) if true else 0.0
 
 
 def labels_from_members(clusters: Iterable[tuple[Cluster, Iterable[Item]]]) -> dict[Item, Cluster]:

@@ -38,6 +38,27 @@ def _quote(text: str) -> list[str]:
     return ["> " + md(paragraph) for paragraph in text.split("\n") if paragraph.strip()] + [""]
 
 
+def _summary_lines(s: dict[str, Any]) -> list[str]:
+    out = [f"*{md(s['kind'])} summary by {md(s['system'])}, {s['words']} words*", ""]
+    text = "".join(f"**{md(t)}**" if marked else md(t) for t, marked in s["segments"])
+    out += ["> " + text, ""]
+    if s["unsupported"]:
+        out += [
+            f"**Unsupported facts** ({len(s['unsupported'])} of {s['checked']} checked): "
+            + ", ".join(md(u) for u in s["unsupported"]),
+            "",
+        ]
+    else:
+        out += [f"All {s['checked']} checked facts found in the source.", ""]
+    if s["english"]:
+        out += [f"English version ({md(s['english_system'])}):", "", *_quote(s["english"])]
+    if s["reference_fr"]:
+        out += ["Reference summary:", "", *_quote(s["reference_fr"])]
+    if s["reference_en"]:
+        out += ["Reference, English:", "", *_quote(s["reference_en"])]
+    return out
+
+
 def render_markdown(view: dict[str, Any]) -> str:
     out: list[str] = [f"# {md(view['title'])}", ""]
     out += ["Plots are in `report.html` (a single file; open it in a browser).", ""]
@@ -65,7 +86,14 @@ def render_markdown(view: dict[str, Any]) -> str:
         out += _table(
             ["output", "count", "backend", "model", "revision", "parameters"],
             [
-                [p["output"], p["count"], p["backend"], p["model"], p["revision"], p["params"]]
+                [
+                    p["output"],
+                    p["count"],
+                    p["backend"],
+                    p["model"],
+                    p["revision"],
+                    "; ".join(p["params"]) or "–",
+                ]
                 for p in view["producers"]
             ],
         )
@@ -74,7 +102,13 @@ def render_markdown(view: dict[str, Any]) -> str:
         out += _table(
             ["stage", "backend", "model", "counts", "notes"],
             [
-                [r["stage"], r["backend"], r["model"], r["counts"], " / ".join(r["notes"]) or "–"]
+                [
+                    r["stage"],
+                    r["backend"],
+                    r["model"],
+                    r["counts"],
+                    " / ".join(n["headline"] for n in r["notes"]) or "–",
+                ]
                 for r in view["stages"]
             ],
         )
@@ -83,6 +117,8 @@ def render_markdown(view: dict[str, Any]) -> str:
 
     ingest = view["ingest"]
     out += ["## Ingest", ""]
+    if ingest["articles_total"] > len(ingest["articles"]):
+        out += [f"First {len(ingest['articles'])} of {ingest['articles_total']} articles by name:", ""]
     if ingest["articles"]:
         out += _table(
             ["article", "title", "date", "outlet", "paragraphs", "sentences", "words", "lines removed"],
@@ -121,11 +157,13 @@ def render_markdown(view: dict[str, Any]) -> str:
         )
 
     clusters = view["clusters"]
-    out += ["## Event clusters", ""]
+    out += ["## Events", ""]
     if not clusters["clusters"]:
-        out += ["No clusters in this run.", ""]
+        out += ["No multi-article events in this run.", ""]
+    elif clusters["events_total"] > len(clusters["clusters"]):
+        out += [f"The {len(clusters['clusters'])} largest of {clusters['events_total']} events:", ""]
     for c in clusters["clusters"]:
-        out += [f"### Cluster {md(c['id'])}", ""]
+        out += [f"### Event {md(c['id'])}", ""]
         out += [
             f"- dates: {md(c['dates'])}",
             f"- shared entities: {md(', '.join(c['shared_entities']) or '–')}",
@@ -138,6 +176,8 @@ def render_markdown(view: dict[str, Any]) -> str:
             f"- {md(m['name'])}" + (f" — {md(m['title'])}" if m["title"] else "") for m in c["members"]
         ]
         out += [""]
+        for s in c["summaries"]:
+            out += _summary_lines(s)
         if c["pairs"]:
             out += ["Why they were (not) linked:", ""]
             out += _table(
@@ -155,6 +195,14 @@ def render_markdown(view: dict[str, Any]) -> str:
                     for p in c["pairs"]
                 ],
             )
+    if clusters["singles_total"]:
+        names = ", ".join(md(n) for n in clusters["singles"])
+        more = clusters["singles_total"] - len(clusters["singles"])
+        out += [
+            f"{clusters['singles_total']} single-article clusters: {names}"
+            + (f" … and {more} more" if more else ""),
+            "",
+        ]
     if clusters["scores"]:
         out += [f"Clustering against the gold clusters (n = {clusters['scores']['n']} articles):", ""]
         out += _table(
@@ -162,36 +210,22 @@ def render_markdown(view: dict[str, Any]) -> str:
             [[r["label"], r["value"], r["signature"]] for r in clusters["scores"]["rows"]],
         )
 
-    out += ["## Summaries", ""]
+    out += ["## Article summaries", ""]
     if not view["summaries"]:
         out += ["No summaries in this run.", ""]
-    for s in view["summaries"]:
+    elif view["summaries_total"] > len(view["summaries"]):
         out += [
-            f"### {md(s['target'])}",
-            "",
-            f"*{md(s['kind'])} summary by {md(s['system'])}, {s['words']} words*",
+            f"{len(view['summaries'])} of {view['summaries_total']} shown (those with a reference first).",
             "",
         ]
-        text = "".join(f"**{md(t)}**" if marked else md(t) for t, marked in s["segments"])
-        out += ["> " + text, ""]
-        if s["unsupported"]:
-            out += [
-                f"**Unsupported facts** ({len(s['unsupported'])} of {s['checked']} checked): "
-                + ", ".join(md(u) for u in s["unsupported"]),
-                "",
-            ]
-        else:
-            out += [f"All {s['checked']} checked facts found in the source.", ""]
-        if s["english"]:
-            out += [f"English version ({md(s['english_system'])}):", "", *_quote(s["english"])]
-        if s["reference_fr"]:
-            out += ["Reference summary:", "", *_quote(s["reference_fr"])]
-        if s["reference_en"]:
-            out += ["Reference, English:", "", *_quote(s["reference_en"])]
+    for s in view["summaries"]:
+        out += [f"### {md(s['target'])}", "", *_summary_lines(s)]
 
     out += ["## Translations", ""]
     if not view["translations"]:
         out += ["No translations in this run.", ""]
+    elif view["translations_total"] > len(view["translations"]):
+        out += [f"{len(view['translations'])} of {view['translations_total']} articles shown.", ""]
     for t in view["translations"]:
         out += [f"### {md(t['article'])}", "", f"*translated by {md(t['system'])}*", ""]
         header = ["#", "French source", "English (system)", "reference"] + t["baseline_names"]
@@ -231,8 +265,11 @@ def render_markdown(view: dict[str, Any]) -> str:
         out += [f"- no interval: {md(note)}" for note in table["ci_notes"]]
         if table["matching"]:
             out += [f"- references matched by: {md(_counts(table['matching']))}"]
+        out += [f"- {md(note)}" for note in table["identical"]]
         out += [f"- {md(name)}: {md(why)}" for name, why in sorted(table["unavailable"].items())]
-        out += [f"- not scored: {md(u['target'])} ({md(u['why'])})" for u in table["unmatched"]]
+        out += [f"- not scored: {md(u['target'])} ({md(u['why'])})" for u in table["unmatched"][:20]]
+        if len(table["unmatched"]) > 20:
+            out += [f"- … and {len(table['unmatched']) - 20} more references not scored"]
         out += [""]
         if table["comparisons"]:
             out += ["Paired bootstrap, system minus baseline:", ""]

@@ -20,7 +20,17 @@ from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SCORES, SUMMARIES, TRA
 from pipeline.runner import STAGE_ORDER
 
 OFFLINE_PREFIXES = ("offline", "apertium", "extractive")
+# Caps that keep the page readable and under ~2 MB at 1,000 articles; what is left out is
+# counted on the page and stays in the run's files (``pipeline export`` for Parquet).
 MAX_PASSAGES = 10
+MAX_ARTICLE_ROWS = 200  # ingest table
+MAX_REJECTIONS = 200
+MAX_EVENT_CARDS = 50  # multi-article events
+MAX_SINGLETONS = 100  # single-article clusters, listed by name
+MAX_PAIRS = 30  # "why linked" rows per event
+MAX_SUMMARY_CARDS = 30  # article summaries (those with a reference first)
+MAX_TRANSLATIONS = 20  # side-by-side translations (those with reference paragraphs first)
+NOTE_HEADLINE_CHARS = 140
 
 
 def is_offline(backend: str) -> bool:
@@ -63,8 +73,53 @@ def highlight(text: str, facts: list[str]) -> list[tuple[str, bool]]:
     return segments
 
 
+def readable(value: Any) -> str:
+    """A parameter value as a person writes it: ``0.6``, ``yes``, ``a, b``, not a Python repr.
+
+    >>> readable(True), readable(0.60000), readable(["fr", "en"]), readable(None)
+    ('yes', '0.6', 'fr, en', '–')
+    """
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(v) for v in value) or "–"
+    return str(value)
+
+
+def readable_params(params: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key = value`` lines, nested dicts flattened to dotted keys, sorted.
+
+    >>> readable_params({"beam_size": 4, "generation": {"num_beams": 2, "early": True}})
+    ['beam_size = 4', 'generation.early = yes', 'generation.num_beams = 2']
+    """
+    lines = []
+    for key in sorted(params):
+        value = params[key]
+        if isinstance(value, dict):
+            lines += readable_params(value, f"{prefix}{key}.")
+        else:
+            lines.append(f"{prefix}{key} = {readable(value)}")
+    return lines
+
+
+def split_note(note: str) -> dict[str, str]:
+    """A stage note as a short headline (its first sentence) and the rest, for a collapsed view.
+
+    >>> split_note("Fell back to offline. Because the weights are missing.")["headline"]
+    'Fell back to offline.'
+    """
+    first = re.split(r"(?<=[.!?:])\s", note.strip(), maxsplit=1)[0]
+    if len(first) > NOTE_HEADLINE_CHARS:
+        first = first[: NOTE_HEADLINE_CHARS - 1].rstrip() + "…"
+    return {"headline": first, "detail": note if first != note.strip() else ""}
+
+
 def _provenance_row(output: str, provenance: Provenance, count: int) -> dict[str, Any]:
-    params = ", ".join(f"{k}={provenance.params[k]}" for k in sorted(provenance.params))
+    params = readable_params(provenance.params)
     return {
         "output": output,
         "backend": provenance.backend,
@@ -121,8 +176,8 @@ def _stage_log(manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "stage": name,
                 "backend": entry.get("backend") or "–",
                 "model": entry.get("model") or "–",
-                "counts": ", ".join(f"{k}={counts[k]}" for k in sorted(counts)),
-                "notes": notes,
+                "counts": " ".join(f"{k}={counts[k]}" for k in sorted(counts)),
+                "notes": [split_note(n) for n in notes],
             }
         )
     return rows
@@ -137,8 +192,10 @@ def _article_label(article: Article | None, fallback: str) -> str:
 def _ingest(records: RunRecords) -> dict[str, Any]:
     removal_rules: Counter[str] = Counter()
     articles = []
-    for a in sorted(records.articles, key=lambda a: a.name):
+    for i, a in enumerate(sorted(records.articles, key=lambda a: a.name)):
         removal_rules.update(r.rule for r in a.removals)
+        if i >= MAX_ARTICLE_ROWS:
+            continue
         articles.append(
             {
                 "name": a.name,
@@ -160,7 +217,9 @@ def _ingest(records: RunRecords) -> dict[str, Any]:
     )
     return {
         "articles": articles,
-        "rejections": rejections,
+        "articles_total": len(records.articles),
+        "rejections": rejections[:MAX_REJECTIONS],
+        "rejections_total": len(rejections),
         "removals": sorted(removal_rules.items(), key=lambda kv: (-kv[1], kv[0])),
         "removals_total": sum(removal_rules.values()),
     }
@@ -183,7 +242,11 @@ def _passages(records: RunRecords) -> dict[str, Any]:
     return {"count": len(records.passages), "top": top, "shown": len(top)}
 
 
-def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, Any]:
+def _clusters(
+    records: RunRecords, scores: dict[str, Any] | None, event_summaries: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """One card per multi-article event (members, why linked, its summary in French and English);
+    single-article clusters only by name."""
     by_id = records.article_by_id()
     gold_of: dict[str, dict[str, Any]] = {}
     clustering = (scores or {}).get("clustering")
@@ -191,8 +254,11 @@ def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, A
         for m in clustering.get("matches", []):
             if m.get("cluster_id"):
                 gold_of[m["cluster_id"]] = m
+    ordered = sorted(records.clusters, key=lambda c: (-len(c.members), c.id))
+    events = [c for c in ordered if len(c.members) > 1]
+    singles = sorted(records.name_of(c.members[0]) for c in ordered if len(c.members) == 1)
     clusters = []
-    for c in sorted(records.clusters, key=lambda c: c.id):
+    for c in events[:MAX_EVENT_CARDS]:
         pairs = sorted(c.pairs, key=lambda p: (-p.combined, p.a, p.b))
         clusters.append(
             {
@@ -217,14 +283,17 @@ def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, A
                         "combined": fmt(p.combined, 2),
                         "linked": p.linked,
                     }
-                    for p in pairs
+                    for p in pairs[:MAX_PAIRS]
                 ],
+                "pairs_total": len(pairs),
+                "linked_pairs": sum(p.linked for p in pairs),
                 "gold": gold_of.get(c.id),
+                "summaries": event_summaries.get(c.id, []),
             }
         )
-    table = None
+    scores_table = None
     if clustering:
-        table = {
+        scores_table = {
             "n": clustering["n"],
             "rows": [
                 {
@@ -238,7 +307,13 @@ def _clusters(records: RunRecords, scores: dict[str, Any] | None) -> dict[str, A
             ],
             "not_in_gold": clustering.get("not_in_gold", []),
         }
-    return {"clusters": clusters, "scores": table}
+    return {
+        "clusters": clusters,
+        "events_total": len(events),
+        "singles": singles[:MAX_SINGLETONS],
+        "singles_total": len(singles),
+        "scores": scores_table,
+    }
 
 
 def _reference_index(scores: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -271,6 +346,7 @@ def _summaries(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[
             {
                 "id": s.id,
                 "kind": s.kind,
+                "cluster": s.target if s.kind == "event" else None,
                 "target": target,
                 "system": f"{s.provenance.backend}"
                 + (f" · {s.provenance.model}" if s.provenance.model else ""),
@@ -293,11 +369,39 @@ def _summaries(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[
     return sorted(out, key=lambda r: (r["kind"], r["target"], r["system"], r["id"]))
 
 
+def _item_key(item: dict[str, Any]) -> Any:
+    """What a scored item is about: a reference paragraph of an article, or a summary target."""
+    if "matched_paragraph" in item:
+        return (item.get("article_id"), item["matched_paragraph"])
+    return item.get("target")
+
+
+def identical_baselines(section: dict[str, Any] | None) -> dict[str, str]:
+    """Baseline name -> the system whose output it repeats word for word on every item.
+
+    Such a "baseline" is the system itself (raw Apertium next to an Apertium run): comparing
+    them says nothing, so the report leaves it out and says why.
+    """
+    systems = (section or {}).get("systems") or []
+    outputs = {s["name"]: {_item_key(i): i.get("hypothesis") for i in s.get("items", [])} for s in systems}
+    same = {}
+    for base in (s for s in systems if s.get("role") == "baseline"):
+        for system in (s for s in systems if s.get("role", "system") == "system"):
+            if outputs[base["name"]] and outputs[base["name"]] == outputs[system["name"]]:
+                same[base["name"]] = system["name"]
+                break
+    return same
+
+
 def _translations(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[str, Any]]:
     by_id = records.article_by_id()
     references: dict[tuple[str, int], str] = {}
     baselines: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
-    for system in ((scores or {}).get("translations") or {}).get("systems", []):
+    section = (scores or {}).get("translations") or {}
+    same = identical_baselines(section)
+    for system in section.get("systems", []):
+        if system["name"] in same:
+            continue
         for item in system.get("items", []):
             key = (item["article_id"], item["matched_paragraph"])
             references[key] = item["reference"]
@@ -331,9 +435,11 @@ def _translations(records: RunRecords, scores: dict[str, Any] | None) -> list[di
                 "system": t.provenance.backend + (f" · {t.provenance.model}" if t.provenance.model else ""),
                 "baseline_names": baseline_names,
                 "rows": rows,
+                "references": sum(1 for r in rows if r["reference"]),
             }
         )
-    return sorted(out, key=lambda r: (r["article"], r["system"]))
+    # Those with reference paragraphs first: they are what the scores are about.
+    return sorted(out, key=lambda r: (-bool(r["references"]), r["article"], r["system"]))
 
 
 def _metric_table(title: str, section: dict[str, Any] | None, digits: int = 1) -> dict[str, Any] | None:
@@ -342,7 +448,10 @@ def _metric_table(title: str, section: dict[str, Any] | None, digits: int = 1) -
     metrics = section["metrics"]
     rows, ci_notes = [], set()
     signatures: dict[str, list[str]] = defaultdict(list)  # signature -> systems
+    same = identical_baselines(section)
     for system in section["systems"]:
+        if system["name"] in same:
+            continue
         cells = []
         for m in metrics:
             result = system["metrics"][m["key"]]
@@ -371,7 +480,7 @@ def _metric_table(title: str, section: dict[str, Any] | None, digits: int = 1) -
         }
         # The default-tokenizer ROUGE comparisons are in scores.json; the report shows the French ones.
         for c in section.get("comparisons", [])
-        if not c["metric"].endswith("-default")
+        if not c["metric"].endswith("-default") and c["baseline"] not in same
     ]
     return {
         "title": title,
@@ -384,6 +493,10 @@ def _metric_table(title: str, section: dict[str, Any] | None, digits: int = 1) -
         "unmatched": section.get("unmatched", []),
         "matching": section.get("matching"),
         "unavailable": section.get("baselines_unavailable", {}),
+        "identical": [
+            f"{base}: word for word the output of {system} on every item, so it is not a baseline (not shown)"
+            for base, system in sorted(same.items())
+        ],
         "n_references": section.get("n_references"),
     }
 
@@ -423,6 +536,8 @@ def _headlines(scores: dict[str, Any] | None) -> list[dict[str, Any]]:
         systems = section.get("systems", [])
         base = next((s for s in systems if s["name"] == baseline), None)
         base_text = f"{baseline}: {score_cell(base['metrics'][key])}" if base else "–"
+        if base and baseline in identical_baselines(section):
+            base_text, base = "– (the baseline's output is the system's own)", None
         for s in systems:
             if s.get("role", "system") == "system" and s["n"]:
                 value = (
@@ -473,6 +588,27 @@ def _headlines(scores: dict[str, Any] | None) -> list[dict[str, Any]]:
     return rows
 
 
+def _interval(metric: dict[str, Any]) -> tuple[float, float, float] | None:
+    if metric.get("score") is None or not metric.get("ci"):
+        return None
+    low, high = metric["ci"]
+    return (metric["score"], low, high)
+
+
+def _score_series(
+    section: dict[str, Any], key: str
+) -> tuple[list[tuple[str, list[float]]], dict[str, tuple[float, float, float]]]:
+    """Per-item scores and the (score, low, high) interval of each system, identical baselines left out."""
+    same = identical_baselines(section)
+    systems = [s for s in section.get("systems", []) if s["name"] not in same]
+    series = [(s["name"], s["metrics"][key]["items"]) for s in systems]
+    intervals = {s["name"]: ci for s in systems if (ci := _interval(s["metrics"][key]))}
+    return series, intervals
+
+
+INTERVAL_NOTE = "black diamond and bar: the reported score and its 95% bootstrap interval"
+
+
 def _plots(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[str, str]]:
     plots = []
 
@@ -481,18 +617,21 @@ def _plots(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[str,
             plots.append({"title": title, "alt": alt, "png_base64": base64.b64encode(png).decode("ascii")})
 
     article = ((scores or {}).get("summaries") or {}).get("article") or {}
-    series = [(s["name"], s["metrics"]["rougeL-fr"]["items"]) for s in article.get("systems", [])]
+    series, intervals = _score_series(article, "rougeL-fr")
     add(
         "ROUGE-L F per article summary (French tokenizer)",
-        strip_plot("ROUGE-L F per article summary (French tokenizer)", "ROUGE-L F", series, (0, 100)),
-        "dot per summary, red bar at the mean, one row per system and baseline",
+        strip_plot(
+            "ROUGE-L F per article summary (French tokenizer)", "ROUGE-L F", series, (0, 100), intervals
+        ),
+        f"dot per summary, red bar at the mean, {INTERVAL_NOTE}; one row per system and baseline",
     )
     translations = (scores or {}).get("translations") or {}
-    series = [(s["name"], s["metrics"]["chrf"]["items"]) for s in translations.get("systems", [])]
+    series, intervals = _score_series(translations, "chrf")
     add(
         "chrF per reference paragraph",
-        strip_plot("chrF per reference paragraph", "chrF", series, (0, 100)),
-        "dot per paragraph, red bar at the mean, one row per translation system and baseline",
+        strip_plot("chrF per reference paragraph", "chrF", series, (0, 100), intervals),
+        f"dot per paragraph, red bar at the mean; {INTERVAL_NOTE} (corpus-level chrF); "
+        "one row per translation system and baseline",
     )
     lengths: dict[str, list[float]] = defaultdict(list)
     for s in records.summaries:
@@ -509,7 +648,7 @@ def _plots(records: RunRecords, scores: dict[str, Any] | None) -> list[dict[str,
     add(
         "Summary length in words",
         strip_plot("Summary length in words", "words", series),
-        "dot per summary, red bar at the mean, one row per kind and backend, references included",
+        "dot per summary, red bar at the mean; one row per kind and backend, references included",
     )
     return plots
 
@@ -536,6 +675,17 @@ def _build_view(records: RunRecords, scores: dict[str, Any] | None, problems: li
         ("summaries", len(records.summaries)),
         ("translations", len(records.translations)),
     ]
+    summaries = _summaries(records, scores)
+    event_summaries: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for summary in summaries:
+        if summary["kind"] == "event":
+            event_summaries[summary["cluster"]].append(summary)
+    # Article summaries with a reference first: they are what the scores are about.
+    article_summaries = sorted(
+        (s for s in summaries if s["kind"] == "article"),
+        key=lambda s: (not s["reference_fr"], s["target"], s["system"], s["id"]),
+    )
+    translations = _translations(records, scores)
     return {
         "title": "French news pipeline — run report",
         "missing": records.missing_notes(expected) + problems,
@@ -551,9 +701,12 @@ def _build_view(records: RunRecords, scores: dict[str, Any] | None, problems: li
         "versions": sorted(((scores or {}).get("versions") or {}).items()),
         "ingest": _ingest(records),
         "passages": _passages(records),
-        "clusters": _clusters(records, scores),
-        "summaries": _summaries(records, scores),
-        "translations": _translations(records, scores),
+        "clusters": _clusters(records, scores, event_summaries),
+        "summaries": article_summaries[:MAX_SUMMARY_CARDS],
+        "summaries_total": len(article_summaries),
+        "event_summaries_total": sum(len(v) for v in event_summaries.values()),
+        "translations": translations[:MAX_TRANSLATIONS],
+        "translations_total": len(translations),
         "score_tables": _score_tables(scores),
         "plots": _plots(records, scores),
         "has": {name: records.has(name) for name in expected},

@@ -6,7 +6,7 @@ module stores them in one SQLite file (standard library, WAL mode) keyed by a
 digest of exactly those things, so a re-run, or another run over overlapping
 articles, computes only what it has never seen.
 
-* :func:`cache_key` is the one place keys are built.
+* :func:`cache_key` is the one place keys are built (the key policy below).
 * :class:`OutputCache` is the store; :class:`NullCache` has the same API and
   stores nothing (``cache.enabled = false``).  :func:`open_cache` picks one.
 * :func:`memoize_batch` is what stages call: look up a batch, compute only the
@@ -16,6 +16,23 @@ Values are JSON-compatible objects (strings, numbers, lists, dicts), raw
 ``bytes``, or numpy arrays (stored as little-endian raw bytes with dtype and
 shape, e.g. float32 embeddings).  The first value stored for a key wins: later
 writes of the same key are ignored, so two runs racing on one key agree.
+
+Key policy: a key hashes everything that can change the output and nothing else:
+the output ``kind``; the ``model`` and its ``revision`` (hub revision, package
+version, or a digest of a local directory's files); the ``params`` that change
+the output (generation settings; batch size too where it changes results, as
+under beam search); ``code``, the version of the code that computes the output,
+from :func:`pipeline.fingerprints.code_version` over the computing module(s), so
+that it follows their imports and not every shared module; and the SHA-256 of the
+input text.  A stage whose code is its model (ingest's rules, the offline
+summariser) passes its stage's code version; one that wraps a model passes the
+version of its wrapping code (how texts are prepared and decoded).
+
+Integrity: every value is stored with a checksum of its key and bytes, verified
+on read; a value that fails it is a miss (the fresh value replaces it).  A
+damaged file is set aside and rebuilt, a full disk or an unwritable file turns
+storing off for the run, a file that is not a cache is bypassed; each with a
+:class:`CacheWarning`, never an exception: a cache only ever saves work.
 
 Concurrency: several processes may read and write one cache file at once.
 Writes are short ``BEGIN IMMEDIATE`` transactions of at most a few hundred rows
@@ -38,11 +55,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import random
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +75,7 @@ V = TypeVar("V")
 
 # Bump to invalidate every key (e.g. if the value encoding changes).
 KEY_VERSION = 1
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: values carry a checksum
 ENV_VAR = "PIPELINE_CACHE"
 DEFAULT_PATH = Path("~/.cache/french-news-pipeline/cache.sqlite")
 
@@ -73,14 +92,32 @@ _SCHEMA = (
         codec   TEXT NOT NULL,   -- json | bytes | ndarray
         meta    TEXT,            -- ndarray: {"dtype": "<f4", "shape": [384]}
         value   BLOB NOT NULL,
-        created REAL NOT NULL
+        created REAL NOT NULL,
+        checksum TEXT NOT NULL   -- of key, codec, meta and value (value_checksum)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS outputs_kind ON outputs (kind)",
 )
 
 
+_log = logging.getLogger(__name__)
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 class CacheError(RuntimeError):
     """The cache file cannot be used (not a cache, newer schema, unwritable)."""
+
+
+class CacheDamagedError(CacheError):
+    """The cache file is an SQLite database with damaged pages: it can be rebuilt."""
+
+
+class CacheWarning(RuntimeWarning):
+    """The cache could not be used as asked (damaged, full, tampered); the run goes on without it."""
+
+
+def _warn(message: str) -> None:
+    _log.warning(message)
+    warnings.warn(message, CacheWarning, stacklevel=3)
 
 
 class CacheKey(NamedTuple):
@@ -109,31 +146,51 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def cache_key(kind: str, model: str, revision: str | None, params: Mapping[str, Any], text: str) -> CacheKey:
-    """The key of one model output: every input that can change it, hashed together.
+def cache_key(
+    kind: str,
+    model: str,
+    revision: str | None,
+    params: Mapping[str, Any],
+    text: str,
+    code: str | None = None,
+) -> CacheKey:
+    """The key of one model output: every input that can change it, hashed together (the key policy).
 
-    >>> k = cache_key("summary", "m", "r1", {"beams": 4, "len": 60}, "Bonjour.")
-    >>> k == cache_key("summary", "m", "r1", {"len": 60, "beams": 4}, "Bonjour.")
+    >>> k = cache_key("summary", "m", "r1", {"beams": 4, "len": 60}, "Bonjour.", code="abc")
+    >>> k == cache_key("summary", "m", "r1", {"len": 60, "beams": 4}, "Bonjour.", code="abc")
     True
-    >>> k == cache_key("summary", "m", "r2", {"beams": 4, "len": 60}, "Bonjour.")
+    >>> k == cache_key("summary", "m", "r2", {"beams": 4, "len": 60}, "Bonjour.", code="abc")
+    False
+    >>> k == cache_key("summary", "m", "r1", {"beams": 4, "len": 60}, "Bonjour.", code="abd")
     False
     >>> k.kind, len(k.digest)
     ('summary', 64)
     """
+    fields: dict[str, Any] = {
+        "v": KEY_VERSION,
+        "kind": kind,
+        "model": model,
+        "revision": revision,
+        "params": params,
+        "input": text_sha256(text),
+    }
+    if code is not None:  # absent rather than null: keys made before `code` existed stay valid
+        fields["code"] = code
     try:
-        payload = canonical_json(
-            {
-                "v": KEY_VERSION,
-                "kind": kind,
-                "model": model,
-                "revision": revision,
-                "params": params,
-                "input": text_sha256(text),
-            }
-        )
+        payload = canonical_json(fields)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cache params must be JSON-serialisable (got {params!r}): {exc}") from exc
     return CacheKey(kind, hashlib.sha256(payload.encode("utf-8")).hexdigest())
+
+
+def value_checksum(digest: str, codec: str, meta: str | None, blob: bytes) -> str:
+    """What a stored value is checked against on read: bound to its key, so a value moved is caught too."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (digest.encode(), codec.encode(), (meta or "").encode()):
+        h.update(part)
+        h.update(b"\0")
+    h.update(blob)
+    return h.hexdigest()
 
 
 # --- value encoding --------------------------------------------------------
@@ -152,6 +209,19 @@ def _encode(value: Any) -> tuple[str, str | None, bytes]:
         raise TypeError(
             f"cache values must be JSON-compatible, bytes or numpy arrays, got {type(value).__name__}"
         ) from exc
+
+
+def _set_aside(path: Path) -> None:
+    """Move a damaged cache file to ``<path>.damaged`` (replacing an older one) and drop its WAL."""
+    os.replace(path, f"{path}.damaged")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _error_code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of an error (``SQLITE_FULL``, ``SQLITE_CORRUPT`` …), if known."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
 
 
 def _decode(codec: str, meta: str | None, blob: bytes) -> Any:
@@ -196,7 +266,10 @@ class Cache(Protocol):
 class OutputCache:
     """Model outputs in one SQLite file, safe to share between processes.
 
-    ``hits`` and ``misses`` count distinct keys looked up by this instance.
+    ``hits`` and ``misses`` count distinct keys looked up by this instance.  Opening
+    raises :class:`CacheError` for a file that cannot be a cache
+    (:class:`CacheDamagedError` for a damaged one); once open, the cache never
+    raises on a damaged or full file: it warns and rebuilds, or stops storing.
     """
 
     def __init__(self, path: str | os.PathLike[str]):
@@ -204,16 +277,21 @@ class OutputCache:
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
-        in_memory = str(path) == ":memory:"
-        if not in_memory:
+        self._in_memory = str(path) == ":memory:"
+        self._reads = True  # False once the file proved unusable: every lookup misses
+        self._writes = True  # False once it is full or unwritable: nothing more is stored
+        if not self._in_memory:
             self.path = self.path.expanduser()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise CacheError(f"cannot create the cache directory {self.path.parent}: {exc}") from exc
+        self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
         self._db = sqlite3.connect(
-            ":memory:" if in_memory else self.path,
+            ":memory:" if self._in_memory else self.path,
             timeout=_BUSY_TIMEOUT_S,
             isolation_level=None,
             check_same_thread=False,
@@ -222,27 +300,40 @@ class OutputCache:
             self._retry(self._set_up)
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CacheError(
+            error = CacheDamagedError if self._looks_like_sqlite() else CacheError
+            raise error(
                 f"{self.path} is not a usable pipeline cache ({exc}); "
                 "delete it or point cache.path / $PIPELINE_CACHE elsewhere"
             ) from exc
+        return self._db
+
+    def _looks_like_sqlite(self) -> bool:
+        try:
+            with self.path.open("rb") as fh:
+                return fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+        except OSError:
+            return False
 
     def _set_up(self) -> None:
         db = self._db
         db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")  # readers never block writers, and vice versa
         db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a crash loses no committed data
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+        if self._schema_version() > SCHEMA_VERSION:
             raise CacheError(
-                f"{self.path} was written by a newer pipeline (cache schema {version}); "
+                f"{self.path} was written by a newer pipeline (cache schema {self._schema_version()}); "
                 "upgrade, or clear it with `pipeline cache --clear`"
             )
-        if version < SCHEMA_VERSION:
+        if self._schema_version() < SCHEMA_VERSION:
             with self._transaction():
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if self._schema_version() < SCHEMA_VERSION:  # another process may have just done it
+                    db.execute("DROP TABLE IF EXISTS outputs")  # schema 1 had no checksums
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     # --- plumbing ---
 
@@ -264,51 +355,118 @@ class OutputCache:
                 with self._lock:
                     return operation(*args)
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", None) is None or (exc.sqlite_errorcode & 0xFF) not in (
-                    sqlite3.SQLITE_BUSY,
-                    sqlite3.SQLITE_LOCKED,
-                ):
+                if _error_code(exc) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise
                 if attempt == _RETRIES - 1:
                     raise CacheError(f"the cache {self.path} stayed locked: {exc}") from exc
                 time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
         raise AssertionError("unreachable")
 
+    def _guarded(self, operation: Callable[..., V], *args: Any) -> V | None:
+        """``operation`` through :meth:`_retry`; a failure of the file is handled here (None returned)."""
+        try:
+            return self._retry(operation, *args)
+        except (sqlite3.DatabaseError, CacheError) as exc:
+            self._failed(exc)
+            return None
+
+    def _failed(self, exc: Exception) -> None:
+        """Decide what a failing cache file means for the rest of the run, and say so."""
+        code = _error_code(exc) if isinstance(exc, sqlite3.Error) else None
+        if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR):
+            self._writes = False
+            _warn(
+                f"the cache {self.path} cannot store more outputs ({exc}: disk full or unwritable?); "
+                "this run goes on without storing"
+            )
+        elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            self._rebuild(str(exc))
+        else:
+            self._reads = self._writes = False
+            _warn(f"the cache {self.path} failed ({exc}); this run goes on without it")
+
+    def _rebuild(self, reason: str) -> None:
+        """Set a damaged cache file aside (``<path>.damaged``) and start an empty one in its place."""
+        _warn(
+            f"the cache {self.path} is damaged ({reason}); it is set aside as {self.path}.damaged and rebuilt"
+        )
+        with self._lock:
+            self._db.close()
+        try:
+            if self._in_memory:
+                raise CacheError("an in-memory cache cannot be rebuilt")
+            _set_aside(self.path)
+            self._connect()
+        except (OSError, CacheError) as exc:
+            self._reads = self._writes = False
+            _warn(f"the cache {self.path} could not be rebuilt ({exc}); this run goes on without it")
+
     # --- the API ---
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, Any]:
-        """The cached values of ``keys`` that are present; absent keys are left out."""
+        """The cached values of ``keys`` that are present and sound; absent or failing keys are left out."""
         wanted = {k.digest: k for k in keys}
         found: dict[CacheKey, Any] = {}
-        digests = list(wanted)
+        bad: list[tuple[str, str]] = []
+        digests = list(wanted) if self._reads else []
         for start in range(0, len(digests), _CHUNK):
             chunk = digests[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, codec, meta, value FROM outputs WHERE key IN ({marks})"
-            rows = self._retry(self._fetch, query, chunk)
-            for digest, codec, meta, blob in rows:
+            query = f"SELECT key, codec, meta, value, checksum FROM outputs WHERE key IN ({marks})"
+            rows = self._guarded(self._fetch, query, chunk)
+            if rows is None:  # the file failed: what was found so far is sound
+                break
+            for digest, codec, meta, blob, checksum in rows:
+                if value_checksum(digest, codec, meta, blob) != checksum:
+                    bad.append((digest, checksum))
+                    continue
                 found[wanted[digest]] = _decode(codec, meta, blob)
+        if bad:
+            self._discard(bad)
         self.hits += len(found)
         self.misses += len(wanted) - len(found)
         return found
 
+    def _discard(self, bad: list[tuple[str, str]]) -> None:
+        """Values that fail their checksum: a damaged file is rebuilt, altered rows are deleted."""
+        quick_check = self._guarded(self._fetch, "PRAGMA quick_check(1)")
+        if quick_check is None:
+            return
+        if quick_check != [("ok",)]:
+            self._rebuild(f"{len(bad)} value(s) fail their checksum, and {quick_check[0][0]}")
+            return
+        _warn(f"{len(bad)} value(s) in the cache {self.path} fail their checksum: recomputed and replaced")
+        if self._writes:
+            self._guarded(self._delete, bad)
+
+    def _delete(self, rows: Sequence[tuple[str, str]]) -> None:
+        with self._transaction() as db:  # only if unchanged: another process may have replaced it
+            db.executemany("DELETE FROM outputs WHERE key = ? AND checksum = ?", rows)
+
     def put_many(self, mapping: Mapping[CacheKey, Any]) -> None:
         """Store values; a key already present keeps its first value."""
         now = time.time()
-        rows = [(k.digest, k.kind, *_encode(v), now) for k, v in mapping.items()]
+        rows = []
+        for key, value in mapping.items():
+            codec, meta, blob = _encode(value)
+            rows.append(
+                (key.digest, key.kind, codec, meta, blob, now, value_checksum(key.digest, codec, meta, blob))
+            )
         for start in range(0, len(rows), _CHUNK):
-            self._retry(self._insert, rows[start : start + _CHUNK])
+            if not self._writes or self._guarded(self._insert, rows[start : start + _CHUNK]) is None:
+                return
 
     def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._db.execute(query, params).fetchall()
 
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> bool:
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO outputs (key, kind, codec, meta, value, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO outputs (key, kind, codec, meta, value, created, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+        return True
 
     def stats(self) -> CacheStats:
         rows = self._retry(
@@ -399,13 +557,17 @@ def memoize_batch(
     params: Mapping[str, Any],
     inputs: Sequence[str],
     compute: Callable[[list[str]], Sequence[V]],
+    *,
+    code: str | None = None,
 ) -> list[V]:
     """``compute(inputs)`` through the cache: one lookup, one ``compute`` call for the distinct misses.
 
-    Results come back in input order.  Fresh results are returned as they will read
-    back from the cache (:func:`normalize_value`), so cached and uncached runs agree.
+    The keys follow the key policy (:func:`cache_key`; ``code`` is the version of
+    the code that computes the outputs).  Results come back in input order.  Fresh
+    results are returned as they will read back from the cache
+    (:func:`normalize_value`), so cached and uncached runs agree.
     """
-    keys = [cache_key(kind, model, revision, params, text) for text in inputs]
+    keys = [cache_key(kind, model, revision, params, text, code) for text in inputs]
     results: dict[CacheKey, Any] = cache.get_many(keys)
     todo: dict[CacheKey, str] = {}
     for key, text in zip(keys, inputs, strict=True):
@@ -437,10 +599,26 @@ def cache_path(settings: Settings | CacheSettings) -> Path:
 
 
 def open_cache(settings: Settings | CacheSettings) -> OutputCache | NullCache:
-    """The cache the settings ask for (a :class:`NullCache` when it is disabled)."""
+    """The cache the settings ask for: a :class:`NullCache` when it is disabled or unusable.
+
+    A damaged cache file is set aside and rebuilt; a file that is not a cache (or
+    is a newer one) is left alone and bypassed; both with a :class:`CacheWarning`.
+    """
     if not _cache_settings(settings).enabled:
         return NullCache()
-    return OutputCache(cache_path(settings))
+    path = cache_path(settings)
+    try:
+        return OutputCache(path)
+    except CacheDamagedError as exc:
+        _warn(f"{exc}; it is set aside as {path}.damaged and rebuilt")
+        try:
+            _set_aside(path)
+            return OutputCache(path)
+        except (OSError, CacheError) as again:
+            _warn(f"the cache {path} could not be rebuilt ({again}); this run goes on without it")
+    except CacheError as exc:
+        _warn(f"{exc}; this run goes on without a cache")
+    return NullCache()
 
 
 def _human(size: float) -> str:
@@ -461,8 +639,12 @@ def cache_info(settings: Settings | CacheSettings) -> str:
         lines.append("empty (no cache file yet)")
         return "\n".join(lines)
     on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-    with OutputCache(path) as cache:
-        stats = cache.stats()
+    try:
+        with OutputCache(path) as cache:
+            stats = cache.stats()
+    except (CacheError, sqlite3.DatabaseError) as exc:
+        lines.append(f"unusable ({exc}); runs set a damaged cache aside and rebuild it")
+        return "\n".join(lines)
     lines.append(f"{stats.entries} entries, {_human(stats.bytes)} of outputs, {_human(on_disk)} on disk")
     for kind, (n, size) in stats.by_kind.items():
         lines.append(f"  {kind:<14} {n:>8} entries {_human(size):>10}")
@@ -474,7 +656,12 @@ def clear_cache(settings: Settings | CacheSettings, kind: str | None = None) -> 
     path = cache_path(settings)
     if not path.exists():
         return 0
-    with OutputCache(path) as cache:
+    try:
+        cache = OutputCache(path)
+    except CacheDamagedError:
+        _set_aside(path)  # nothing can be read from it: clearing it is starting again
+        return 0
+    with cache:
         removed = cache.clear(kind)
         cache.vacuum()
     return removed

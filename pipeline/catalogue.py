@@ -96,3 +96,13 @@ def get_card(name: str, task: str | None = None) -> ModelCard:
     if task is not None and card.task not in (task, "unknown"):
         raise UnknownModelError(f"model {name!r} is a {card.task} model, not {task}")
     return card
+
+
+def download_hint(card: ModelCard) -> str:
+    """How to get ``card``'s weights onto a machine: the one wording every "model missing" error uses."""
+    revision = f" --revision {card.revision}" if card.revision else ""
+    return (
+        f"where the Hugging Face hub is reachable, run `pipeline models download {card.key}` "
+        f"(the same as `hf download {card.model_id}{revision}` limited to safetensors, JSON and "
+        "tokenizer files), then copy the hub cache (HF_HOME) to this machine"
+    )

@@ -8,10 +8,12 @@ again, and that must stay fast.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.records import Rejection
+from pipeline.rundir import is_run_dir
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 
@@ -21,8 +23,15 @@ def _reject(source: object, reason: str, detail: str) -> Rejection:
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Rejection]:
-    """Expand files and directories (recursively, following links once) into input files."""
-    seen_dirs: set[tuple[int, int]] = set()
+    """Expand files and directories (recursively, following links) into input files, each once.
+
+    A file reached twice (given by two spellings, or given and also inside a given
+    directory, or through a link) is yielded once, under the first path that
+    reached it.  Run directories (:func:`pipeline.rundir.is_run_dir`) are skipped:
+    a run kept inside its input directory must not ingest its own outputs.  Only a
+    link back to a directory being walked is a loop.
+    """
+    seen: set[tuple[int, int]] = set()  # (device, inode) of every file and directory yielded or walked
     for raw in paths:
         path = Path(raw)
         try:
@@ -30,10 +39,18 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Rejecti
         except OSError as exc:
             yield stat_rejection(path, exc)
             continue
-        if path.is_dir():
-            yield from _walk(path, seen_dirs)
-        elif st.st_size >= 0:
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(path, seen, ())
+        elif _first_time(st, seen):
             yield path
+
+
+def _first_time(st: os.stat_result, seen: set[tuple[int, int]]) -> bool:
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def stat_rejection(path: Path, exc: OSError) -> Rejection:
@@ -44,13 +61,20 @@ def stat_rejection(path: Path, exc: OSError) -> Rejection:
     return _reject(path, "unreadable", f"cannot access: {exc.strerror or exc}")
 
 
-def _walk(root: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path | Rejection]:
+def _walk(
+    root: Path, seen: set[tuple[int, int]], ancestors: tuple[tuple[int, int], ...]
+) -> Iterator[Path | Rejection]:
     st = root.stat()
     key = (st.st_dev, st.st_ino)
-    if key in seen_dirs:
-        yield _reject(root, "symlink-loop", "directory already visited (a symbolic link loops back)")
+    if key in ancestors:
+        yield _reject(root, "symlink-loop", "a symbolic link loops back to a directory that contains it")
         return
-    seen_dirs.add(key)
+    if not _first_time(st, seen):
+        return  # already walked: given twice, or reached again through a link
+    if is_run_dir(root):  # a run's own outputs are never inputs
+        if not ancestors:
+            yield _reject(root, "run-directory", "a run directory of this pipeline: its files are outputs")
+        return
     try:
         entries = sorted(root.iterdir())
     except OSError as exc:
@@ -60,13 +84,14 @@ def _walk(root: Path, seen_dirs: set[tuple[int, int]]) -> Iterator[Path | Reject
         if entry.name.startswith("."):
             continue
         try:
-            entry.stat()
+            entry_st = entry.stat()
         except OSError as exc:
             yield stat_rejection(entry, exc)
             continue
-        if entry.is_dir():
-            yield from _walk(entry, seen_dirs)
+        if stat.S_ISDIR(entry_st.st_mode):
+            yield from _walk(entry, seen, (*ancestors, key))
         elif entry.suffix.lower() in SUPPORTED_SUFFIXES:
-            yield entry
+            if _first_time(entry_st, seen):
+                yield entry
         elif entry.name.lower() not in {"readme.md", "readme", "license"}:
             yield _reject(entry, "unsupported-format", f"not one of {', '.join(SUPPORTED_SUFFIXES)}")

@@ -21,9 +21,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,124 @@ def model_fingerprint(name: str, task: str) -> dict[str, Any]:
 
 def spacy_fingerprint(name: str) -> dict[str, str]:
     return {"model": name, "version": package_version(name)}
+
+
+# --- the code that computes an output ------------------------------------------
+
+# Modules that run stages and store outputs but compute none: an edit there reruns
+# nothing and keeps every cached output (the cache's value encoding has its own KEY_VERSION).
+MACHINERY = frozenset(
+    {"pipeline", "pipeline.__main__", "pipeline.cli", "pipeline.runner", "pipeline.stage", "pipeline.cache"}
+)
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]+)|import[ \t]+([^\n]+))", re.M
+)
+
+
+def code_version(modules: Iterable[str], data: Iterable[str] = ()) -> str:
+    """A digest of the source of ``modules`` and of every module of their packages they import.
+
+    Imports are followed transitively (lazy imports inside functions too) within
+    the top-level packages of ``modules`` plus ``pipeline`` and ``eval``, except
+    :data:`MACHINERY`; files are found and parsed, never imported (no torch for
+    a rerun).  So the version changes with the code that computes an output and
+    with nothing else: editing the report's CSS does not rerun score, editing
+    ``checkpoint.py`` does not throw away cached summaries.  ``data`` names
+    non-Python files the code reads, as ``"package:relative/dir"`` (templates).
+    A module that is a package brings its data files (not its other modules) too.
+    """
+    modules = list(modules)
+    roots = {"pipeline", "eval", *(m.partition(".")[0] for m in modules)}
+    digest = hashlib.sha256()
+    for name, path in _closure(modules, roots):
+        digest.update(f"{name}\0".encode())
+        digest.update(path.read_bytes())
+    extra = [_data_dir(entry) for entry in data]
+    extra += [file.parent for m in modules if (file := module_file(m)) and file.name == "__init__.py"]
+    for directory in extra:
+        for path in sorted(p for p in directory.rglob("*") if _is_data_file(p)):
+            digest.update(f"{path.relative_to(directory.parent)}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def module_file(name: str) -> Path | None:
+    """The source file of module ``name`` (a package's ``__init__.py``), found without importing it."""
+    top, _, rest = name.partition(".")
+    spec = importlib.util.find_spec(top)  # a top-level lookup imports nothing
+    if spec is None or not spec.origin:
+        return None
+    base = Path(spec.origin)
+    if not rest:
+        return base
+    if base.name != "__init__.py":
+        return None
+    path = base.parent.joinpath(*rest.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _closure(modules: list[str], roots: set[str]) -> list[tuple[str, Path]]:
+    found: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        path = module_file(name)
+        if path is None:
+            raise ValueError(f"module {name} not found")
+        found[name] = path
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for imported in _imports(path, package):
+            if imported.partition(".")[0] in roots and imported not in MACHINERY and imported not in found:
+                todo.append(imported)
+    return sorted(found.items())
+
+
+def _imports(path: Path, package: str) -> list[str]:
+    """Modules ``path`` imports: ``from a.b import c`` gives ``a.b``, and ``a.b.c`` if that is a module."""
+    st = path.stat()
+    return _parse_imports(str(path), package, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_imports(path: str, package: str, *identity: int) -> list[str]:
+    names: list[str] = []
+    for source, what, plain in _IMPORT.findall(Path(path).read_text(encoding="utf-8")):
+        if plain:
+            names += [part.split(" as ")[0].strip() for part in plain.split("#")[0].split(",")]
+            continue
+        level = len(source) - len(source.lstrip("."))
+        base = source.lstrip(".")
+        if level:
+            anchor = package.rsplit(".", level - 1)[0] if level > 1 else package
+            base = f"{anchor}.{base}" if base else anchor
+        names.append(base)
+        for item in what.split("#")[0].strip("()").replace("\n", ",").split(","):
+            item = item.split(" as ")[0].strip()
+            if item and item != "*" and module_file(f"{base}.{item}") is not None:
+                names.append(f"{base}.{item}")
+    return [n for n in names if n]
+
+
+def _data_dir(entry: str) -> Path:
+    package, _, relative = entry.partition(":")
+    init = module_file(package)
+    if init is None or init.name != "__init__.py":
+        raise ValueError(f"data {entry!r}: {package} is not a package")
+    return init.parent / relative
+
+
+def _is_data_file(path: Path) -> bool:
+    return (
+        path.is_file()
+        and path.suffix not in (".py", ".pyc")
+        and "__pycache__" not in path.parts
+        and not path.name.startswith(".")
+    )
 
 
 # --- per stage (named in pipeline.stage.STAGES) --------------------------------

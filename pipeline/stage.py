@@ -13,16 +13,14 @@ through the record files of the run directory.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pipeline import __version__
+from pipeline.fingerprints import code_version
 from pipeline.rundir import (
     ARTICLES,
     CLUSTERS,
@@ -55,8 +53,10 @@ class StageSpec:
     # "module:function(settings) -> dict" for what lives outside the run directory: models
     # (pipeline.fingerprints), reference files.  They must import and run quickly.
     external: tuple[str, ...] = ()
-    # Code besides the stage's own package whose edits change its outputs.
+    # Code besides what the stage's module imports whose edits change its outputs.
     uses: tuple[str, ...] = ()
+    # Non-Python files its code reads, "package:relative/dir" (templates).
+    data: tuple[str, ...] = ()
     reads_input_paths: bool = False  # ingest: the user's input files are its inputs
 
     @property
@@ -78,26 +78,15 @@ class StageSpec:
         return config
 
     def code_version(self) -> str:
-        """Package version plus a hash of the stage's code: editing it reruns the stage.
+        """Package version plus a digest of the code that computes the stage's outputs.
 
-        The code is the stage's whole package, templates included (``pipeline/dedup/``;
-        ``eval/score.py`` uses the rest of ``eval/``), what it ``uses`` and
-        :data:`SHARED_CODE`; the files are found without importing them.  Stages
-        whose "model" is this code (ingest rules, offline summaries) also put it in
-        their cache keys.
+        That code is the stage's module and the project modules it imports,
+        transitively, and what it ``uses`` and reads as ``data``
+        (:func:`pipeline.fingerprints.code_version`): editing it reruns the stage,
+        editing anything else does not.  Stages whose "model" is this code (ingest
+        rules, offline summaries) also put it in their cache keys.
         """
-        digest = hashlib.sha256()
-        for module in (self.module, *self.uses, *SHARED_CODE):
-            found = importlib.util.find_spec(module)
-            if found is None or not found.origin:
-                raise ValueError(f"stage {self.name!r}: module {module} not found")
-            origin = Path(found.origin)
-            whole_package = found.submodule_search_locations is not None or module == self.module
-            files = sorted(_source_files(origin.parent)) if whole_package else [origin]
-            for path in files:
-                digest.update(f"{module}:{path.relative_to(origin.parent)}\0".encode())
-                digest.update(path.read_bytes())
-        return f"{__version__}+{digest.hexdigest()[:12]}"
+        return f"{__version__}+{code_version((self.module, *self.uses), self.data)}"
 
     def load(self) -> type[Stage]:
         module, _, name = self.impl.partition(":")
@@ -106,27 +95,6 @@ class StageSpec:
             raise TypeError(f"{self.impl} is not the Stage class of stage {self.name!r}")
         return cls
 
-
-def _source_files(root: Path) -> list[Path]:
-    return [
-        p
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
-    ]
-
-
-# Modules every stage builds on: records and their (de)serialisation, run files, the
-# cache, model lookup.
-SHARED_CODE = (
-    "pipeline.records",
-    "pipeline.rundir",
-    "pipeline.cache",
-    "pipeline.checkpoint",
-    "pipeline.catalogue",
-    "pipeline.nlp",
-    "pipeline.fingerprints",
-    "pipeline.french",
-)
 
 # The stage graph, in run order.
 STAGES: Mapping[str, StageSpec] = {
@@ -182,6 +150,7 @@ STAGES: Mapping[str, StageSpec] = {
             "eval.report:ReportStage",
             reads=(ARTICLES, REJECTED, PASSAGES, CLUSTERS, SUMMARIES, TRANSLATIONS, SCORES),
             writes=(REPORT_MD, REPORT_HTML),
+            data=("eval:templates",),
         ),
     )
 }

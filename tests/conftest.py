@@ -81,3 +81,12 @@ def seed_run(_seed_run_template, tmp_path):
     dest = tmp_path / "run"
     shutil.copytree(_seed_run_template.path, dest)
     return RunDir(dest)
+
+
+@pytest.fixture(scope="session")
+def tiny_summarizer_dir(tmp_path_factory, seed_paths) -> Path:
+    """A tiny mBART summariser (64 positions, random weights) saved as a local model directory."""
+    from tests.tiny_models import build_tiny_summarizer
+
+    texts = [p.read_text(encoding="utf-8") for p in seed_paths]
+    return build_tiny_summarizer(tmp_path_factory.mktemp("models") / "tiny-mbart", texts)

@@ -87,3 +87,33 @@ def test_code_version_covers_templates_and_file_names(tmp_path, monkeypatch):
     second = spec.code_version()
     template.rename(package / "templates" / "other.html")
     assert len({first, second, spec.code_version()}) == 3
+
+
+def test_code_version_follows_imports_not_neighbours(tmp_path, monkeypatch):
+    package = tmp_path / "toycode"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("from toycode.rules import RULES\n")
+    (package / "rules.py").write_text("def rules():\n    from toycode import words\n    return words.W\n")
+    (package / "words.py").write_text("W = 1\n")
+    (package / "evaluation.py").write_text("X = 1\n")  # beside the computation, never imported by it
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = StageSpec("toy", "toycode:ToyStage")
+    first = spec.code_version()
+    (package / "evaluation.py").write_text("X = 2\n")
+    assert spec.code_version() == first
+    (package / "words.py").write_text("W = 2\n")  # imported lazily, inside a function
+    assert spec.code_version() != first
+
+
+def test_stage_code_excludes_other_concerns():
+    from pipeline.fingerprints import _closure
+
+    def modules(name: str) -> set[str]:
+        spec = STAGES[name]
+        return {m for m, _ in _closure([spec.module, *spec.uses], {"pipeline", "eval"})}
+
+    assert "pipeline.checkpoint" not in modules("summarize")
+    assert not any(m.startswith("eval") for m in modules("summarize"))
+    assert "pipeline.runner" not in modules("dedup") and "pipeline.cache" not in modules("dedup")
+    score = STAGES["score"]
+    assert score.data == () and STAGES["report"].data == ("eval:templates",)  # CSS reruns report only

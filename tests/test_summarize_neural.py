@@ -20,15 +20,13 @@ from pipeline.records import Cluster, Summary
 from pipeline.rundir import CLUSTERS, SUMMARIES, RunDir
 from pipeline.summarize import SummarizeStage
 from pipeline.summarize.neural import GenerationSettings, NeuralSummarizer, trim_to_sentence
-from tests.tiny_models import build_tiny_summarizer
 
 SMALL = GenerationSettings(num_beams=2, no_repeat_ngram_size=3, max_new_tokens=12)
 
 
 @pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory, seed_paths):
-    texts = [p.read_text(encoding="utf-8") for p in seed_paths]
-    return build_tiny_summarizer(tmp_path_factory.mktemp("models") / "tiny-mbart", texts)
+def tiny_dir(tiny_summarizer_dir):
+    return tiny_summarizer_dir
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +125,7 @@ def test_missing_model_says_how_to_get_it():
         NeuralSummarizer.load(card, local_files_only=True)
     message = str(err.value)
     assert card.model_id in message and card.revision in message and "hf download" in message
+    assert f"pipeline models download {card.key}" in message  # the one hint every stage gives
 
 
 def test_pickle_only_weights_are_refused(tiny, tmp_path):

@@ -194,7 +194,7 @@ def test_catalogue_model_missing_offline_is_a_clear_error():
     with pytest.raises(ModelMissingError) as err:
         select_translator(settings)
     message = str(err.value)
-    assert "Helsinki-NLP/opus-mt-fr-en" in message and "huggingface-cli download" in message
+    assert "Helsinki-NLP/opus-mt-fr-en" in message and "pipeline models download opus-mt-fr-en" in message
     assert "d1e0695bb7088571b5fdc25e950f415ad45c8ff1" in message
 
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.catalogue import ModelCard, UnknownModelError, get_card, load_catalogue
+from pipeline import progress
+from pipeline.catalogue import ModelCard, UnknownModelError, download_hint, get_card, load_catalogue
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Provenance
 
@@ -87,11 +88,11 @@ def load_embedder(name: str, device: str | None = None) -> SentenceTransformer:
     try:
         return _load_safely(spec.model_id, revision=spec.revision, device=device)
     except OSError as exc:
+        hint = download_hint(ModelCard(spec.name, "embed", spec.model_id, spec.revision))
         raise ModelMissingError(
             f"embedding model {spec.name!r} ({spec.model_id} at revision {spec.revision}) is not available "
-            "on this machine and the hub cannot be reached: download it on a machine with access "
-            f"(`huggingface-cli download {spec.model_id} --revision {spec.revision}`) and copy the "
-            "cache, or set dedup.embedding_model to a local directory."
+            f"on this machine and the hub cannot be reached: {hint}, "
+            "or set dedup.embedding_model to a local directory."
         ) from exc
 
 
@@ -143,6 +144,6 @@ def embed(model, texts: Sequence[str], batch_size: int) -> np.ndarray:
         batch_size=batch_size,
         normalize_embeddings=True,
         convert_to_numpy=True,
-        show_progress_bar=False,
+        show_progress_bar=progress.enabled(),  # off under -q and when stderr is not a terminal
     )
     return np.asarray(vectors, dtype=np.float32)

@@ -25,6 +25,7 @@ from pipeline.ingest.language import language_shares
 from pipeline.ingest.metadata import find_date, find_dateline, parse_date_string, split_date_marker
 from pipeline.ingest.readers import RawDocument, discover, read_documents
 from pipeline.ingest.structure import Layout, analyse_many, build_paragraphs, layout
+from pipeline.progress import progress
 from pipeline.records import Article, DateInfo, Entity, Rejection, Removal, Sentence
 from pipeline.rundir import ARTICLES, REJECTED, RunDir
 from pipeline.settings import IngestSettings, Settings
@@ -238,7 +239,8 @@ class IngestStage(Stage):
             RecordStream(run, ARTICLES) as articles_out,
             RecordStream(run, REJECTED) as rejected_out,
         ):
-            for chunk in _chunks(read_inputs(self.paths, config.max_bytes), _CHUNK):
+            documents_read = progress(read_inputs(self.paths, config.max_bytes), "ingest", unit="doc")
+            for chunk in _chunks(documents_read, _CHUNK):
                 documents = {_doc_fingerprint(d): d for d in chunk if isinstance(d, RawDocument)}
 
                 def compute(fingerprints: list[str], documents: dict = documents) -> list[_EncodedResult]:

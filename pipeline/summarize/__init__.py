@@ -27,6 +27,7 @@ from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
 from pipeline.catalogue import UnknownModelError, get_card
 from pipeline.fingerprints import local_files, package_version, summarize_fingerprint
 from pipeline.nlp import ModelMissingError, load_spacy
+from pipeline.progress import progress
 from pipeline.records import Article, Cluster, Passage, Provenance, Summary, SummarySentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, SUMMARIES, RunDir
 from pipeline.settings import SummarizeSettings
@@ -242,7 +243,7 @@ def summarize_articles(
     hits = cache.hits
     # Commit at least every few groups (a kill loses little), in whole neural batches.
     every = max(_COMMIT_EVERY, config.batch_size)
-    for start in range(0, len(groups), every):
+    for start in progress(range(0, len(groups), every), "summarize", unit="chunk"):
         chunk = groups[start : start + every]
         inputs = [g.cache_input() for g in chunk]  # equal inputs are summarised once
         by_input = dict(zip(inputs, chunk, strict=True))

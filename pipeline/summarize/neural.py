@@ -1,8 +1,8 @@
 """Abstractive summaries with any transformers seq2seq model of the catalogue.
 
-* Weights load at the catalogue's pinned revision, ``safetensors`` only, never
-  with remote code; a missing model raises :class:`ModelMissingError` saying how
-  to get it.
+* Weights load through :mod:`pipeline.loaders` (pinned revision, ``safetensors``
+  only, never remote code); a missing model raises ``ModelMissingError`` saying
+  how to get it.
 * Long inputs are split on sentence boundaries into chunks that fit the model's
   input limit; chunks are summarised, their summaries concatenated and
   summarised again until one chunk remains (map-reduce).
@@ -11,10 +11,13 @@
 * Repetition is controlled by ``no_repeat_ngram_size`` (and optionally
   ``repetition_penalty``); a summary cut by ``max_new_tokens`` is trimmed back to
   its last complete sentence, so no summary stops mid-sentence.
+* ``max_new_tokens`` never exceeds what the model's decoder positions allow,
+  whatever ``target_words`` asks for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -24,7 +27,7 @@ from typing import Any
 import torch
 
 from pipeline.catalogue import ModelCard
-from pipeline.nlp import ModelMissingError
+from pipeline.loaders import load_seq2seq
 
 # Upper bound on generated tokens per target word, so `target_words` also caps neural output.
 TOKENS_PER_WORD = 2.0
@@ -77,39 +80,6 @@ class NeuralSummary:
     trimmed: bool  # some round hit max_new_tokens and was cut back to a complete sentence
 
 
-def load_seq2seq(card: ModelCard, device: str = "cpu", local_files_only: bool = False) -> tuple[Any, Any]:
-    """(model, tokenizer) for ``card``, or :class:`ModelMissingError` saying how to get it."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-    if card.format != "safetensors":
-        raise ModelMissingError(
-            f"model {card.model_id!r}: only safetensors weights are loaded, not {card.format}"
-        )
-    kwargs: dict[str, Any] = {"local_files_only": local_files_only}
-    if not card.is_local and card.revision:
-        kwargs["revision"] = card.revision
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(card.model_id, **kwargs)
-        model = AutoModelForSeq2SeqLM.from_pretrained(card.model_id, use_safetensors=True, **kwargs)
-    except Exception as exc:  # hub/network/format errors all mean "not usable here"
-        if card.is_local:
-            how = "the directory must hold a save_pretrained copy with model.safetensors and the tokenizer"
-        else:
-            how = (
-                f"download it where the Hugging Face hub is reachable with `hf download {card.model_id} "
-                f"--revision {card.revision}` (safetensors weights), then copy the hub cache (HF_HOME) "
-                f"here, or set summarize.model to a local directory holding a save_pretrained copy"
-            )
-        reason = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
-        raise ModelMissingError(
-            f"summarisation model {card.model_id!r} (catalogue key {card.key!r}, revision "
-            f"{card.revision}) could not be loaded ({type(exc).__name__}: {reason}). To get it: {how}."
-        ) from exc
-    model.eval()
-    model.to(device)
-    return model, tokenizer
-
-
 class NeuralSummarizer:
     """Map-reduce abstractive summariser around one seq2seq model and its tokenizer."""
 
@@ -127,7 +97,7 @@ class NeuralSummarizer:
         self.model = model
         self.tokenizer = tokenizer
         self.card = card
-        self.generation = generation
+        self.generation = generation  # capped at the model's positions (the setter)
         self.batch_size = max(1, batch_size)
         self.device = device
         self.max_input_tokens = max_input_tokens or self._model_input_limit()
@@ -156,6 +126,22 @@ class NeuralSummarizer:
             max_input_tokens=max_input_tokens or int(card.extra.get("max_input_tokens", 0)),
             device=device,
         )
+
+    @property
+    def generation(self) -> GenerationSettings:
+        return self._generation
+
+    @generation.setter
+    def generation(self, wanted: GenerationSettings) -> None:
+        # A decoder cannot go past its position table (IndexError in the embedding lookup):
+        # a long target on a small model is cut to what the model can produce.
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if isinstance(limit, int) and 0 < limit < wanted.max_new_tokens:
+            cap = limit - 1  # the decoder start token takes the first position
+            wanted = dataclasses.replace(
+                wanted, max_new_tokens=cap, min_new_tokens=min(wanted.min_new_tokens, cap // 2)
+            )
+        self._generation = wanted
 
     def _model_input_limit(self) -> int:
         limits = [

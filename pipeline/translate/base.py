@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pipeline.cache import CacheKey
 from pipeline.fingerprints import local_files
+from pipeline.progress import progress
 from pipeline.translate.cache import TranslationCache, translation_key
 
 
@@ -109,7 +110,7 @@ def translate_cached(
     stats.translated = list(todo.values())
     pending = list(todo.items())
     # Committed chunk by chunk: a run killed halfway keeps the translations it had made.
-    for start in range(0, len(pending), _COMMIT_EVERY):
+    for start in progress(range(0, len(pending), _COMMIT_EVERY), "translate", unit="chunk"):
         chunk = dict(pending[start : start + _COMMIT_EVERY])
         fresh = translator.translate(list(chunk.values()))
         if len(fresh) != len(chunk):

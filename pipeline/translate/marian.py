@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.catalogue import ModelCard
-from pipeline.nlp import ModelMissingError
+from pipeline.catalogue import ModelCard, download_hint
+from pipeline.loaders import load_seq2seq
 from pipeline.translate.neural import GenerationSettings, NeuralTranslator, language_codes
 
 
@@ -23,50 +23,9 @@ def missing_model_message(card: ModelCard, exc: BaseException) -> str:
     where = f"{card.model_id}" + (f" at revision {card.revision}" if card.revision else "")
     return (
         f"translation model {card.key!r} ({where}) could not be loaded with safetensors weights: {exc}. "
-        f"With hub access it downloads on first use; offline, fetch it elsewhere with "
-        f"`huggingface-cli download {card.model_id}"
-        + (f" --revision {card.revision}" if card.revision else "")
-        + "` and set `translate.model` to the downloaded directory, or use `translate.backend = "
+        f"To get it: {download_hint(card)}; or use `translate.backend = "
         '"offline"` (Apertium).'
     )
-
-
-def load_seq2seq(card: ModelCard, local_files_only: bool = False) -> tuple[Any, Any]:
-    """(tokenizer, model) for ``card``: safetensors only, pinned revision, no remote code.
-
-    ``local_files_only`` (used by ``auto``) never touches the network, so an offline
-    machine falls back at once instead of after the hub client's retry loop.
-    """
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    revision = None if card.is_local else card.revision
-    tokenizer_kwargs: dict[str, Any] = {}
-    codes = language_codes(card)
-    if "src_lang" in codes:
-        tokenizer_kwargs["src_lang"] = codes["src_lang"]
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # loading chatter and progress bars are noise in a CLI
-    hf_logging.disable_progress_bar()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            card.model_id, revision=revision, local_files_only=local_files_only, **tokenizer_kwargs
-        )
-        model = AutoModelForSeq2SeqLM.from_pretrained(
-            card.model_id,
-            revision=revision,
-            use_safetensors=True,
-            trust_remote_code=False,
-            local_files_only=local_files_only,
-        )
-    except (OSError, ValueError, ImportError) as exc:
-        raise ModelMissingError(missing_model_message(card, exc)) from exc
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-    model.eval()
-    return tokenizer, model
 
 
 class TransformersTranslator(NeuralTranslator):
@@ -102,7 +61,12 @@ class TransformersTranslator(NeuralTranslator):
         max_input_tokens: int = 256,
         local_files_only: bool = False,
     ) -> TransformersTranslator:
-        tokenizer, model = load_seq2seq(card, local_files_only=local_files_only)
+        model, tokenizer = load_seq2seq(
+            card,
+            local_files_only=local_files_only,
+            tokenizer_kwargs={k: v for k, v in language_codes(card).items() if k == "src_lang"},
+            missing_message=missing_model_message,
+        )
         return cls(
             tokenizer,
             model,

@@ -10,10 +10,10 @@ them offline, and prints ROUGE-1/2/L F1 (mean over references) of
 * ``lead-words``: leading sentences up to the summariser's target length, the
   length-matched lead baseline (lead-3 is about twice as long as a summary).
 
-ROUGE uses ``rouge-score`` with a tokenizer that keeps accented letters (its
-default one drops every non-ASCII letter, which ruins French).
+ROUGE is the score stage's (:class:`eval.metrics.rouge.Rouge` with the French
+tokenizer of :mod:`eval.tokenizers.french`), and lead-3 its baseline.
 
-    python -m pipeline.summarize.compare --references corpus/references/summaries.jsonl corpus/articles/*.txt
+    python -m eval.compare_summaries --references corpus/references/summaries.jsonl corpus/articles/*.txt
 """
 
 from __future__ import annotations
@@ -25,49 +25,25 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from rouge_score import rouge_scorer
-
+from eval.baselines import lead_n
+from eval.metrics.rouge import ROUGE_TYPES, Rouge
 from pipeline.records import Article
-from pipeline.summarize.faithfulness import fold
-
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
-
-
-class FrenchTokenizer:
-    """rouge-score tokenizer: lower-cased words, accents kept, apostrophes split ("l'ADD" -> l, add)."""
-
-    def tokenize(self, text: str) -> list[str]:
-        return re.findall(r"\w+", text.lower().replace("’", "'"))
-
-
-def french_rouge() -> rouge_scorer.RougeScorer:
-    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=False, tokenizer=FrenchTokenizer())
+from pipeline.summarize.offline import count_words
 
 
 def mean_rouge(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
-    """Mean F1 of each ROUGE type over (reference, system) pairs.
+    """Mean F1 of each ROUGE type over (reference, system) pairs, French tokenizer.
 
     >>> round(mean_rouge([("la délégation marocaine", "la délégation")])["rouge1"], 3)
     0.8
     """
-    scorer = french_rouge()
-    totals = dict.fromkeys(ROUGE_TYPES, 0.0)
-    for reference, system in pairs:
-        scores = scorer.score(reference, system)
-        for kind in ROUGE_TYPES:
-            totals[kind] += scores[kind].fmeasure
-    return {kind: totals[kind] / max(1, len(pairs)) for kind in ROUGE_TYPES}
-
-
-def lead(article: Article, n: int = 3) -> str:
-    return " ".join(article.sentence_texts()[:n])
+    items = [(system, reference) for reference, system in pairs]  # Metric items are (hypothesis, reference)
+    return {kind: (Rouge(kind, "french").score(items).score or 0.0) / 100 for kind in ROUGE_TYPES}
 
 
 def lead_words(article: Article, target_words: int) -> str:
     """Leading sentences, added while each brings the length closer to ``target_words``:
     the lead baseline at the offline summariser's own length."""
-    from pipeline.summarize.offline import count_words
-
     picked: list[str] = []
     used = 0
     for sentence in article.sentence_texts():
@@ -133,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_words = settings.summarize.target_words
     for a in articles:
         systems["offline"][a.name] = " ".join(e.text for e in summarizer.summarize_article(a))
-        systems["lead-3"][a.name] = lead(a)
+        systems["lead-3"][a.name] = lead_n(a)
         clean = [c.original for c in summarizer.candidates([a]) if c.rank < 3]
         systems["lead-3-clean"][a.name] = " ".join(clean)
         systems["lead-words"][a.name] = lead_words(a, target_words)
@@ -145,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         extracts = summarizer.summarize_many(members)
         systems["offline"][ref["target"]] = " ".join(e.text for e in extracts)
-        systems["lead-3"][ref["target"]] = lead(members[0])
+        systems["lead-3"][ref["target"]] = lead_n(members[0])
         systems["lead-words"][ref["target"]] = lead_words(members[0], target_words)
         systems["lead-3-clean"][ref["target"]] = " ".join(
             c.original for c in summarizer.candidates(members[:1]) if c.rank < 3
@@ -160,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:14} {kind:8} {int(scores['n']):3d} {scores['words']:5.0f} {row}")
     if args.show:
         for target, text in systems["offline"].items():
-            print(f"\n[{target}] {text}  ({len(fold(text).split())} words)")
+            print(f"\n[{target}] {text}  ({count_words(text)} words)")
     return 0
 
 
