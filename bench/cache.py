@@ -1,8 +1,8 @@
-"""Throughput of the output cache and of checkpointed writes, measured in one run.
+"""Throughput of the output cache and of streamed run files, measured in one run.
 
 Prints per-item costs so they can be compared with a model call (a neural
 summary or translation takes tens to hundreds of milliseconds per input on CPU):
-the cache and the checkpoint should cost well under 1 % of that.
+the cache and the run files should cost well under 1 % of that.
 
     python bench/cache.py [--n 20000]
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.cache import OutputCache, memoize_batch
-from pipeline.checkpoint import BatchWriter
+from pipeline.checkpoint import RecordStream
 from pipeline.rundir import RunDir
 
 
@@ -55,20 +55,12 @@ def main() -> None:
             stats = cache.stats()
             print(f"cache holds {stats.entries} entries, {stats.bytes / 2**20:.1f} MiB of values")
 
-        timings = {}
-        for durable in (True, False):
-            run = RunDir(Path(tmp) / f"run-{durable}")
-            start = time.perf_counter()
-            with BatchWriter(run, "out.jsonl", batch_size=batch, durable=durable) as out:
-                for i, text in enumerate(texts):
-                    out.add(f"a{i}", [{"id": i, "summary": text}])
-                out.finalize()
-            elapsed = timings[durable] = time.perf_counter() - start
-            print(
-                f"checkpoint durable={durable!s:<5} batch={batch}: {per_item_us(elapsed, n)}"
-                f"  ({elapsed / (n / batch) * 1e3:.2f} ms per commit)"
-            )
-        print(f"checkpoint fsync cost: durable/non-durable = {timings[True] / timings[False]:.1f}x")
+        run = RunDir(Path(tmp) / "run")
+        start = time.perf_counter()
+        with RecordStream(run, "out.jsonl") as out:
+            for i, text in enumerate(texts):
+                out.write({"id": i, "summary": text})
+        print(f"streamed run file (RecordStream): {per_item_us(time.perf_counter() - start, n)}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ import pytest
 
 from pipeline.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
 from pipeline.ingest import ingest_paths
+from pipeline.ingest.structure import pieces
+from pipeline.nlp import load_spacy
+from pipeline.records import Article
 from pipeline.rundir import RunDir
 
 
@@ -204,3 +207,69 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         run.write_records("x.jsonl", broken())
     assert run.file("x.jsonl").read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
+
+
+# --- inputs spaCy cannot take whole (issue 15, defect 4) ------------------------------
+
+
+def test_pieces_cover_the_text_and_cut_after_sentence_ends():
+    text = FRENCH.strip() * 40
+    found = pieces(text, 1_000)
+    assert "".join(piece for _, piece in found) == text
+    assert [offset for offset, _ in found] == [sum(len(p) for _, p in found[:i]) for i in range(len(found))]
+    assert all(len(piece) <= 1_000 for _, piece in found)
+    assert all(piece.rstrip().endswith(".") for _, piece in found)
+    assert pieces("x" * 25, 10) == [(0, "x" * 10), (10, "x" * 10), (20, "x" * 5)]  # no break: cut anyway
+
+
+@pytest.fixture
+def small_spacy_limit(settings):
+    """The shared spaCy pipeline with a 3,000-character limit: a one-line 4 MB file in miniature."""
+    nlp = load_spacy(settings.ingest.spacy_model)
+    saved = nlp.max_length
+    nlp.max_length = 3_000
+    yield nlp.max_length
+    nlp.max_length = saved
+
+
+def test_a_one_line_text_over_spacys_limit_is_analysed_and_sinks_nothing(tmp_path, small_spacy_limit):
+    long_line = FRENCH.strip() + " "
+    long_line = long_line * (4 * small_spacy_limit // len(long_line))  # one paragraph, 4x the limit
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a-good.txt").write_text(FRENCH * 2)
+    (tmp_path / "in" / "b-long.txt").write_text(long_line + "\n")
+    (tmp_path / "in" / "c-good.txt").write_text(FRENCH * 3)
+    out = tmp_path / "run"
+    args = ["ingest", str(tmp_path / "in"), "--out", str(out), "-q", "--set", "cache.enabled=false"]
+    assert main(args) == EXIT_OK
+    articles = RunDir(out).read_records("articles.jsonl", Article)
+    assert [a.name for a in articles] == ["a-good", "b-long", "c-good"]
+    long = articles[1]
+    assert len(long.paragraphs) == 1 and len(long.text) > 3 * small_spacy_limit
+    assert len(long.sentences) == 3 * long_line.count("Les discussions")  # every sentence found once
+    assert all(long.text[s.start : s.end].strip() == long.text[s.start : s.end] for s in long.sentences)
+    assert all(long.text[e.start : e.end] == e.text for e in long.entities)
+    assert sum(e.text == "Austin" for e in long.entities) == long_line.count("Austin")
+
+
+def test_a_document_spacy_fails_on_is_rejected_with_the_reason_and_the_others_go_on(
+    tmp_path, settings, monkeypatch
+):
+    import pipeline.ingest as ingest
+
+    real = ingest.analyse_many
+
+    def failing_on_one(layouts, model):
+        if any("Zorglub" in layout.text for layout in layouts):
+            raise ValueError("[E999] simulated spaCy failure")
+        return real(layouts, model)
+
+    monkeypatch.setattr(ingest, "analyse_many", failing_on_one)
+    (tmp_path / "a.txt").write_text(FRENCH * 2)
+    (tmp_path / "b.txt").write_text(FRENCH + "Zorglub a répondu aux questions des journalistes présents.\n")
+    (tmp_path / "c.txt").write_text(FRENCH * 3)
+    articles, rejections = ingest_paths([tmp_path], settings)
+    assert [a.name for a in articles] == ["a", "c"]
+    (rejected,) = rejections
+    assert rejected.source == str(tmp_path / "b.txt")
+    assert rejected.reason == "analysis-failed" and "E999" in rejected.detail

@@ -40,20 +40,30 @@ def _ingest_cmd(src: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "pipeline", "ingest", str(src), "--out", str(out), "-q"]
 
 
+def _committed(cache: Path, kind: str) -> int:
+    """Outputs of ``kind`` committed to the cache file (read-only, while another process writes)."""
+    try:
+        with sqlite3.connect(f"file:{cache}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM outputs WHERE kind = ?", (kind,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
 def test_kill_9_mid_ingest_then_resume_equals_uninterrupted(tmp_path, many_articles):
     reference = tmp_path / "reference"
     subprocess.run(_ingest_cmd(many_articles, reference), env=_env(tmp_path / "c1.sqlite"), check=True)
 
     out = tmp_path / "killed"
-    env = _env(tmp_path / "c2.sqlite")
+    cache = tmp_path / "c2.sqlite"
+    env = _env(cache)
     proc = subprocess.Popen(_ingest_cmd(many_articles, out), env=env)
-    parts = out / ".parts" / "articles.jsonl"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(parts.glob("part-*.jsonl")):
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not _committed(cache, "ingest"):
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert list(parts.glob("part-*.jsonl")), "the stage committed nothing before it was killed"
+    committed = _committed(cache, "ingest")
+    assert 0 < committed < 60, "the stage must be killed after its first commit and before its last"
     assert not (out / "articles.jsonl").exists()
 
     subprocess.run(_ingest_cmd(many_articles, out), env=env, check=True)
@@ -62,6 +72,9 @@ def test_kill_9_mid_ingest_then_resume_equals_uninterrupted(tmp_path, many_artic
     assert got == want
     ids = [json.loads(line)["id"] for line in got]
     assert len(ids) == len(set(ids)) == 60
+    counts = json.loads((out / "manifest.json").read_text())["stages"]["ingest"]["counts"]
+    assert counts["cached"] == committed  # what was committed before the kill is not analysed again
+    assert not list(out.glob(".*.tmp"))  # the killed stream's debris is gone
 
 
 def test_new_article_is_the_only_one_computed(tmp_path, seed_paths, monkeypatch):
@@ -165,14 +178,6 @@ def test_an_unchanged_rerun_skips_every_stage_without_loading_any_model(grown_ru
 # --- kill -9 in the middle of a model stage ----------------------------------------
 
 
-def _committed_summaries(cache: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{cache}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM outputs WHERE kind = 'summary'").fetchone()[0]
-    except sqlite3.Error:
-        return 0  # not created yet
-
-
 def test_kill_9_mid_summarize_then_resume_equals_uninterrupted(tmp_path, many_articles, monkeypatch):
     base = tmp_path / "base"
     monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "c0.sqlite"))
@@ -190,11 +195,11 @@ def test_kill_9_mid_summarize_then_resume_equals_uninterrupted(tmp_path, many_ar
         [sys.executable, "-m", "pipeline", "summarize", str(killed), "-q"], env=_env(cache)
     )
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None and _committed_summaries(cache) == 0:
+    while time.monotonic() < deadline and proc.poll() is None and _committed(cache, "summary") == 0:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    committed = _committed_summaries(cache)
+    committed = _committed(cache, "summary")
     assert 0 < committed < total, "the kill did not land in the middle of the stage"
     assert not (killed / "summaries.jsonl").exists()
 

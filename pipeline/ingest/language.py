@@ -22,6 +22,9 @@ _CANDIDATES = (
 )  # fmt: skip
 
 _MIN_CHARS = 20  # shorter paragraphs (headings, bylines) carry too little signal
+# A paragraph's language is judged on its first characters (it still weighs by its whole
+# length): a few thousand characters decide, and a one-line 4 MB file stays cheap.
+_SAMPLE_CHARS = 5_000
 
 
 @functools.cache
@@ -33,7 +36,8 @@ def language_shares(paragraphs: Sequence[str]) -> dict[str, float]:
     """Share of characters per ISO 639-1 code, over paragraphs long enough to judge."""
     counts: Counter[str] = Counter()
     judged = [p for p in paragraphs if len(p) >= _MIN_CHARS] or list(paragraphs)
-    for paragraph, language in zip(judged, _detector().detect_languages_in_parallel_of(judged), strict=True):
+    samples = [p[:_SAMPLE_CHARS] for p in judged]
+    for paragraph, language in zip(judged, _detector().detect_languages_in_parallel_of(samples), strict=True):
         code = language.iso_code_639_1.name.lower() if language else "und"
         counts[code] += len(paragraph)
     total = sum(counts.values()) or 1
