@@ -89,19 +89,35 @@ class Pipeline:
         stages: Sequence[str] = STAGE_ORDER,
         force: bool = False,
     ) -> RunSummary:
-        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``."""
+        """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``.
+
+        The engine (``settings.engine.name``, :mod:`pipeline.engines`) decides where the
+        per-article work runs; it calls :meth:`run_stages` for the rest.
+        """
+        from pipeline.engines import get_engine  # ray is imported only if the settings ask for it
+
         run = RunDir(out).ensure()
-        summary = RunSummary(run)
         with run.exclusive():
-            for name in stages:
-                spec = _spec(name)
-                # Before running: an input or code edit made meanwhile must rerun the stage next time.
-                now = self.fingerprint(spec, run, paths)
-                if not force and self.unchanged(spec, run, now):
-                    self.progress(name, "unchanged, skipped")
-                    summary.skipped.append(name)
-                    continue
-                summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
+            return get_engine(self.settings.engine.name).run(self, paths, run, stages, force)
+
+    def run_stages(
+        self,
+        paths: Sequence[str | os.PathLike[str]] | None,
+        run: RunDir,
+        stages: Sequence[str] = STAGE_ORDER,
+        force: bool = False,
+    ) -> RunSummary:
+        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`)."""
+        summary = RunSummary(run)
+        for name in stages:
+            spec = _spec(name)
+            # Before running: an input or code edit made meanwhile must rerun the stage next time.
+            now = self.fingerprint(spec, run, paths)
+            if not force and self.unchanged(spec, run, now):
+                self.progress(name, "unchanged, skipped")
+                summary.skipped.append(name)
+                continue
+            summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
@@ -215,6 +231,13 @@ def run(
     out: str | os.PathLike[str],
     settings: Settings | None = None,
     stages: Sequence[str] = STAGE_ORDER,
+    engine: str | None = None,
 ) -> RunSummary:
-    """Run the whole pipeline: ``pipeline.run(["corpus/articles"], out="runs/x")``."""
+    """Run the whole pipeline: ``pipeline.run(["corpus/articles"], out="runs/x")``.
+
+    ``engine="ray"`` overrides ``settings.engine.name`` (:mod:`pipeline.engines`).
+    """
+    settings = settings or Settings()
+    if engine is not None:
+        settings = settings.replace({"engine.name": engine})
     return Pipeline(settings).run(paths, out, stages)

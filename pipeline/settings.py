@@ -113,7 +113,20 @@ class CacheSettings:
     enabled: bool = True
 
 
-SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache")
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where the per-article work runs (:mod:`pipeline.engines`); never changes the outputs."""
+
+    name: str = "local"  # local (this process) | ray (Ray Data: pip install ".[ray]")
+    address: str = ""  # Ray cluster ("auto", "ray://head:10001"); empty = start a local Ray
+    batch_size: int = 16  # articles (input files, for ingest) per Ray batch
+    concurrency: int = 1  # actors per per-article step (ingest, embed, summarise, translate)
+    num_cpus: float = 0.5  # CPUs Ray reserves per actor (4 steps x 0.5 fit on 2 cores)
+    num_gpus: float = 0.0  # GPUs per summarise/translate actor (the neural path)
+    max_retries: int = 3  # restarts of a dead actor, and retries of the batch it held
+
+
+SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache", "engine")
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,7 @@ class Settings:
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     @classmethod
     def load(
