@@ -150,5 +150,5 @@ def test_ray_run_equals_local_run_on_fifty_orangesum_articles(local_ray, tmp_pat
 
 
 def test_an_unknown_engine_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="engine.name must be one of local, ray"):
+    with pytest.raises(ValueError, match=r"engine\.name must be one of local, ray"):
         Pipeline(Settings.load(overrides={"engine.name": "spark"})).run([SEEDS], tmp_path / "run", STAGES)

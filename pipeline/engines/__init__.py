@@ -13,6 +13,7 @@ Importing this package imports neither Ray nor any stage code.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +50,8 @@ def get_engine(name: str) -> Engine:
 
         return LocalEngine()
     if name == "ray":
+        if importlib.util.find_spec("ray") is None:
+            raise RuntimeError('the ray engine needs Ray Data: pip install "french-news-pipeline[ray]"')
         from pipeline.engines.ray_data import RayEngine
 
         return RayEngine()

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -116,18 +117,23 @@ class RayEngine:
                 pipe.progress("ray", f"{run.file('articles.jsonl')} to {', '.join(steps)} on Ray")
             dataset = source
             for name in steps:
-                dataset = dataset.map_batches(
-                    STEPS[name],
-                    fn_constructor_args=(settings, os.getcwd(), self.before_batch),
-                    batch_format="pyarrow",
-                    batch_size=config.batch_size,
-                    compute=ray.data.ActorPoolStrategy(size=config.concurrency),
-                    num_cpus=config.num_cpus,
-                    # Only the neural summariser and translator can use a GPU.
-                    num_gpus=config.num_gpus if name in ("summarize", "translate") else 0,
-                    max_restarts=config.max_retries,
-                    max_task_retries=config.max_retries,
-                )
+                with warnings.catch_warnings():
+                    # Ray 2.60 deprecates extra remote args (removal planned for 2.64) but still
+                    # documents them as the way to bound actor restarts; its default is unbounded,
+                    # which would retry a batch that always kills its worker forever.
+                    warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
+                    dataset = dataset.map_batches(
+                        STEPS[name],
+                        fn_constructor_args=(settings, os.getcwd(), self.before_batch),
+                        batch_format="pyarrow",
+                        batch_size=config.batch_size,
+                        compute=ray.data.ActorPoolStrategy(size=config.concurrency),
+                        num_cpus=config.num_cpus,
+                        # Only the neural summariser and translator can use a GPU.
+                        num_gpus=config.num_gpus if name in ("summarize", "translate") else 0,
+                        max_restarts=config.max_retries,
+                        max_task_retries=config.max_retries,
+                    )
             _write_shards(dataset, run)
             wall = time.perf_counter() - started
             resources = ray.cluster_resources()

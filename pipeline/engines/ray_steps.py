@@ -132,7 +132,9 @@ class SummarizeArticles(_Step):
         todo = [(row, _article(row)) for row in rows if row["article"]]
         if todo:
             articles = [article for _, article in todo]
-            summaries, _ = summarize_articles(articles, self.settings.summarize, clusters=[], cache=self.cache)
+            summaries, _ = summarize_articles(
+                articles, self.settings.summarize, clusters=[], cache=self.cache
+            )
             by_article = {s.target: s for s in summaries}
             for row, article in todo:
                 row["summary"] = _json(by_article[article.id])
