@@ -122,7 +122,7 @@ class EngineSettings:
     batch_size: int = 16  # articles (input files, for ingest) per Ray batch
     concurrency: int = 1  # actors per per-article step (ingest, embed, summarise, translate)
     num_cpus: float = 0.5  # CPUs Ray reserves per actor (4 steps x 0.5 fit on 2 cores)
-    num_gpus: float = 0.0  # GPUs per summarise/translate actor (the neural path)
+    num_gpus: float = 0.0  # GPUs per summarising actor (neural path, summarize.device = "cuda")
     max_retries: int = 3  # restarts of a dead actor, and retries of the batch it held
 
 

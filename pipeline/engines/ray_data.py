@@ -129,8 +129,9 @@ class RayEngine:
                         batch_size=config.batch_size,
                         compute=ray.data.ActorPoolStrategy(size=config.concurrency),
                         num_cpus=config.num_cpus,
-                        # Only the neural summariser and translator can use a GPU.
-                        num_gpus=config.num_gpus if name in ("summarize", "translate") else 0,
+                        # Only the neural summariser uses a GPU (summarize.device); translation
+                        # runs on CPU (transformers/CTranslate2 on "cpu", Apertium).
+                        num_gpus=config.num_gpus if name == "summarize" else 0,
                         max_restarts=config.max_retries,
                         max_task_retries=config.max_retries,
                     )
