@@ -44,7 +44,7 @@ from pipeline.cache import cache_path
 from pipeline.discovery import discover
 from pipeline.engines import record_engine
 from pipeline.engines.ray_steps import STEPS, BeforeBatch
-from pipeline.rundir import RunDir
+from pipeline.rundir import ARTICLES, RunDir
 from pipeline.settings import Settings
 from pipeline.stage import STAGES
 
@@ -81,8 +81,13 @@ class RayEngine:
             if "ingest" in steps and not paths:
                 raise ValueError("the ingest stage needs input paths")
             info: dict[str, Any] = {"name": self.name, "ray_version": ray.__version__}
-            if steps and (force or not _unchanged(driver, run, steps, paths)):
-                info.update(self._per_article(settings, run, steps, paths, pipe))
+            # Rejected paths are not sent to Ray: the driver's ingest records them.
+            files = [str(p) for p in discover(paths or []) if isinstance(p, Path)]
+            has_input = bool(files) if "ingest" in steps else run.exists(ARTICLES)
+            if not steps or not has_input:
+                pipe.progress("ray", "no per-article work to send to Ray")
+            elif force or not _unchanged(driver, run, steps, paths):
+                info.update(self._per_article(settings, run, steps, files, pipe))
             else:
                 pipe.progress("ray", "per-article stages unchanged: no Ray job")
             summary = driver.run_stages(paths, run, stages, force)
@@ -95,10 +100,11 @@ class RayEngine:
         settings: Settings,
         run: RunDir,
         steps: list[str],
-        paths: Sequence[str | os.PathLike[str]] | None,
+        files: list[str],
         pipe: Pipeline,
     ) -> dict[str, Any]:
-        """Phase 1: the per-article steps on Ray; what ran, for the manifest."""
+        """Phase 1: the per-article steps on Ray (on ``files``, or RUN's articles when ingest is
+        not among them); what ran, for the manifest."""
         config = settings.engine
         started_here = not ray.is_initialized()
         if started_here:
@@ -106,7 +112,6 @@ class RayEngine:
         try:
             started = time.perf_counter()
             if "ingest" in steps:
-                files = [str(p) for p in discover(paths or []) if isinstance(p, Path)]
                 source = ray.data.from_items(
                     [{"file": i, "path": p} for i, p in enumerate(files)],
                     override_num_blocks=max(1, -(-len(files) // config.batch_size)),
@@ -114,7 +119,7 @@ class RayEngine:
                 pipe.progress("ray", f"{len(files)} input file(s) to {', '.join(steps)} on Ray")
             else:
                 source = _articles_source(run)
-                pipe.progress("ray", f"{run.file('articles.jsonl')} to {', '.join(steps)} on Ray")
+                pipe.progress("ray", f"{run.file(ARTICLES)} to {', '.join(steps)} on Ray")
             dataset = source
             for name in steps:
                 with warnings.catch_warnings():
@@ -135,7 +140,10 @@ class RayEngine:
                         max_restarts=config.max_retries,
                         max_task_retries=config.max_retries,
                     )
-            _write_shards(dataset, run)
+            try:
+                _write_shards(dataset, run)
+            except ray.exceptions.RayError as exc:  # the CLI reports RuntimeErrors plainly
+                raise RuntimeError(f"the Ray job failed: {exc}") from exc
             wall = time.perf_counter() - started
             resources = ray.cluster_resources()
             pipe.progress("ray", f"per-article steps done in {wall:.1f}s")
@@ -187,12 +195,10 @@ def _articles_source(run: RunDir) -> ray.data.Dataset:
         from pipeline.engines.ray_steps import SCHEMA
 
         lines = batch.column("text").to_pylist()
-        rows = [{"file": -1, "path": "articles.jsonl", "item": -1, "article": line} for line in lines]
+        rows = [{"file": -1, "path": ARTICLES, "item": -1, "article": line} for line in lines]
         return pa.Table.from_pylist(rows, schema=SCHEMA)
 
-    return ray.data.read_text(str(run.file("articles.jsonl").resolve())).map_batches(
-        to_rows, batch_format="pyarrow"
-    )
+    return ray.data.read_text(str(run.file(ARTICLES).resolve())).map_batches(to_rows, batch_format="pyarrow")
 
 
 def _write_shards(dataset: ray.data.Dataset, run: RunDir) -> None:
