@@ -7,11 +7,12 @@ with each engine in a fresh process and a fresh cache, as a user would run them:
 
     pipeline run IN --out RUN --stages ingest,dedup,summarize,translate [--engine ray ...]
 
-"Workers" is the number of actors per per-article step (``engine.concurrency``); the
-local Ray is started by the pipeline (all of the machine's cores; Ray reserves CPUs but
-does not pin them).  Printed: wall time, articles/s, peak memory (the proportional set
-size, PSS, of the whole process tree: the driver, Ray's daemons and its workers, with
-shared pages split between the processes that share them), the ratios between
+"Workers" is the number of actors (``engine.concurrency``; each runs every per-article
+step on its batch, ``engine.fuse_steps``); the local Ray is started by the pipeline (all
+of the machine's cores; Ray reserves CPUs but does not pin them).  Printed: wall time,
+articles/s, peak memory (the proportional set size, PSS, of the whole process tree:
+the driver, Ray's daemons and its workers, with shared pages split between the
+processes that share them), the ratios between
 configurations, and Ray's fixed overhead measured on ``--overhead-n`` articles (Ray
 against local on the same few articles: starting Ray and the actors, loading their models).
 
@@ -115,9 +116,9 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
 
 
 def ray_flags(workers: int, batch_size: int) -> list[str]:
-    # Four steps x `workers` actors share the cores Ray sees: reserve a fraction each.
+    # `workers` actors (each runs every step on its batch) share the cores Ray sees.
     cpus = os.cpu_count() or 1
-    per_actor = min(1.0, cpus / (4 * workers))
+    per_actor = min(1.0, cpus / workers)
     return [
         "--engine",
         "ray",

@@ -120,9 +120,12 @@ class EngineSettings:
     name: str = "local"  # local (this process) | ray (Ray Data: pip install ".[ray]")
     address: str = ""  # Ray cluster ("auto", "ray://head:10001"); empty = start a local Ray
     batch_size: int = 16  # articles (input files, for ingest) per Ray batch
-    concurrency: int = 1  # actors per per-article step (ingest, embed, summarise, translate)
-    num_cpus: float = 0.5  # CPUs Ray reserves per actor (4 steps x 0.5 fit on 2 cores)
-    num_gpus: float = 0.0  # GPUs per summarising actor (neural path, summarize.device = "cuda")
+    concurrency: int = 1  # actors (workers) per per-article step (ingest, embed, summarise, translate)
+    # One actor runs all the steps on its batch: one process and one set of models per worker.
+    # false: one actor pool per step, streaming to each other (e.g. GPUs for the summariser only).
+    fuse_steps: bool = True
+    num_cpus: float = 1.0  # CPUs Ray reserves per actor (fuse_steps = false: 4 pools x 0.5 fit on 2 cores)
+    num_gpus: float = 0.0  # GPUs per actor that summarises (neural path, summarize.device = "cuda")
     max_retries: int = 3  # restarts of a dead actor, and retries of the batch it held
 
 

@@ -143,7 +143,10 @@ def _orangesum_inputs(directory: Path, count: int, per_file: int = 10) -> Path:
 def test_ray_run_equals_local_run_on_fifty_orangesum_articles(local_ray, tmp_path):
     inputs = _orangesum_inputs(tmp_path / "in", 50)
     Pipeline(_settings(tmp_path, "local", "local")).run([inputs], tmp_path / "local", STAGES)
-    settings = _settings(tmp_path, "ray", "ray").replace({"engine.concurrency": 2, "engine.num_cpus": 0.25})
+    # One actor pool per step here (the other tests run the default, fused steps).
+    settings = _settings(tmp_path, "ray", "ray").replace(
+        {"engine.fuse_steps": False, "engine.concurrency": 2, "engine.num_cpus": 0.25}
+    )
     Pipeline(settings).run([inputs], tmp_path / "ray", STAGES)
     _assert_same_records(tmp_path / "ray", tmp_path / "local")
     assert len(_records(tmp_path / "ray")[ARTICLES]) >= 45  # a few may be rejected, the same in both

@@ -3,12 +3,14 @@
 A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
 
 1. **Per-article, on Ray.**  The driver lists the input files with ingest's own
-   discovery; a Ray Data pipeline streams them through up to four ``map_batches``
-   steps with class-based UDFs (:mod:`pipeline.engines.ray_steps`), whose actors load
-   their models once: ingest, dedup's article embeddings, article summaries, and the
-   translations of articles and their summaries.  Each step calls the stage's own code
-   and goes through the shared output cache (:mod:`pipeline.cache`) with the same keys
-   as a local run; Ray writes the per-article records as Parquet shards to
+   discovery; a Ray Data pipeline streams them through ``map_batches`` with class-based
+   UDFs (:mod:`pipeline.engines.ray_steps`), whose actors load their models once, for up
+   to four steps: ingest, dedup's article embeddings, article summaries, and the
+   translations of articles and their summaries.  By default one actor runs all of them
+   on its batch (``engine.fuse_steps``: one process and one copy of the models per
+   worker); otherwise each step has its own actor pool and the pools stream to each
+   other.  Each step calls the stage's own code and goes through the shared output
+   cache (:mod:`pipeline.cache`) with the same keys as a local run; Ray writes the per-article records as Parquet shards to
    ``RUN/parquet/`` (columns: :data:`~pipeline.engines.ray_steps.SCHEMA`).
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
@@ -43,7 +45,7 @@ import ray
 from pipeline.cache import cache_path
 from pipeline.discovery import discover
 from pipeline.engines import record_engine
-from pipeline.engines.ray_steps import STEPS, BeforeBatch
+from pipeline.engines.ray_steps import STEPS, BeforeBatch, FusedSteps
 from pipeline.rundir import ARTICLES, RunDir
 from pipeline.settings import Settings
 from pipeline.stage import STAGES
@@ -121,22 +123,28 @@ class RayEngine:
                 source = _articles_source(run)
                 pipe.progress("ray", f"{run.file(ARTICLES)} to {', '.join(steps)} on Ray")
             dataset = source
-            for name in steps:
+            # (UDF class, its constructor's first arguments, the steps it runs)
+            pools: list[tuple[type, tuple[Any, ...], list[str]]] = (
+                [(FusedSteps, (steps,), steps)]
+                if config.fuse_steps
+                else [(STEPS[name], (), [name]) for name in steps]
+            )
+            for udf, first_args, names in pools:
                 with warnings.catch_warnings():
                     # Ray 2.60 deprecates extra remote args (removal planned for 2.64) but still
                     # documents them as the way to bound actor restarts; its default is unbounded,
                     # which would retry a batch that always kills its worker forever.
                     warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
                     dataset = dataset.map_batches(
-                        STEPS[name],
-                        fn_constructor_args=(settings, os.getcwd(), self.before_batch),
+                        udf,
+                        fn_constructor_args=(*first_args, settings, os.getcwd(), self.before_batch),
                         batch_format="pyarrow",
                         batch_size=config.batch_size,
                         compute=ray.data.ActorPoolStrategy(size=config.concurrency),
                         num_cpus=config.num_cpus,
                         # Only the neural summariser uses a GPU (summarize.device); translation
                         # runs on CPU (transformers/CTranslate2 on "cpu", Apertium).
-                        num_gpus=config.num_gpus if name == "summarize" else 0,
+                        num_gpus=config.num_gpus if "summarize" in names else 0,
                         max_restarts=config.max_retries,
                         max_task_retries=config.max_retries,
                     )
@@ -155,6 +163,7 @@ class RayEngine:
                 "cpus": resources.get("CPU", 0),
                 "gpus": resources.get("GPU", 0),
                 "concurrency": config.concurrency,
+                "fuse_steps": config.fuse_steps,
                 "batch_size": config.batch_size,
                 "parquet": PARQUET_DIR,
             }

@@ -176,6 +176,24 @@ class TranslateArticles(_Step):
         return rows
 
 
+class FusedSteps:
+    """Several steps in one actor, one after the other on each batch (``engine.fuse_steps``)."""
+
+    def __init__(
+        self, names: list[str], settings: Settings, workdir: str, before_batch: BeforeBatch | None = None
+    ):
+        self.steps = [STEPS[name](settings, workdir, before_batch) for name in names]
+        self.before_batch = before_batch
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        rows = batch.to_pylist()
+        for step in self.steps:
+            if self.before_batch is not None:
+                self.before_batch(step.step, rows)
+            rows = step.process(rows)
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
 STEPS: dict[str, type[_Step]] = {
     "ingest": IngestFiles,
     "dedup": EmbedArticles,
