@@ -11,7 +11,8 @@ A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
    worker); otherwise each step has its own actor pool and the pools stream to each
    other.  Each step calls the stage's own code and goes through the shared output
    cache (:mod:`pipeline.cache`) with the same keys as a local run; Ray writes the
-   per-article records as Parquet shards to ``RUN/parquet/`` (columns: :data:`~pipeline.engines.ray_steps.SCHEMA`).
+   per-article records as Parquet shards to ``RUN/parquet/`` (columns:
+   :data:`~pipeline.engines.ray_steps.SCHEMA`).
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
    hit, so what is computed here is what depends on the whole corpus: near-duplicate
