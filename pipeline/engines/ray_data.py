@@ -114,6 +114,7 @@ class RayEngine:
             ray.init(address=config.address or None, include_dashboard=False, log_to_driver=False)
         try:
             started = time.perf_counter()
+            source: ray.data.Dataset
             if "ingest" in steps:
                 source = ray.data.from_items(
                     [{"file": i, "path": p} for i, p in enumerate(files)],
