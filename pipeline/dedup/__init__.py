@@ -33,7 +33,7 @@ from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
 from pipeline.settings import DedupSettings, Settings
 from pipeline.stage import Stage, StageResult
 
-__all__ = ["DedupResult", "DedupStage", "dedup_articles", "embed_cached"]
+__all__ = ["DedupResult", "DedupStage", "dedup_articles", "embed_articles", "embed_cached"]
 
 # Texts per cache commit: large enough to batch the encoder well, small enough that a
 # killed run loses little.
@@ -73,17 +73,10 @@ def dedup_articles(
     prov = None
     with clock("embed"):
         if len(articles) >= 2:
-            texts = [representation_text(a, config.embed_max_words) for a in articles]
-            digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
-            prov = provenance(
-                config.embedding_model,
-                {"embed_max_words": config.embed_max_words, "normalize": True},
-                digest,
-            )
-            embeddings, cached = embed_cached(texts, config, prov, cache or NullCache(), embedder)
+            embeddings, cached, prov = embed_articles(articles, config, cache or NullCache(), embedder)
             counts_extra["embeddings_cached"] = cached
             if cached:
-                notes.append(f"{cached} of {len(texts)} article embeddings taken from the cache")
+                notes.append(f"{cached} of {len(articles)} article embeddings taken from the cache")
         else:
             embeddings = np.zeros((len(articles), 0), dtype=np.float32)
             notes.append("fewer than two articles: no pair to compare, no embedding model loaded")
@@ -105,6 +98,24 @@ def dedup_articles(
         **counts_extra,
     }
     return DedupResult(passages, clusters, counts, notes, prov, timings)
+
+
+def embed_articles(
+    articles: Sequence[Article], config: DedupSettings, cache: Cache, embedder=None
+) -> tuple[np.ndarray, int, Provenance]:
+    """The per-article part of dedup: each article's embedding (one row each) through the cache,
+    how many were cached, and their provenance.  An article's embedding depends on it alone, so
+    engines may compute it in batches anywhere (:mod:`pipeline.engines`) and dedup finds it cached.
+    """
+    texts = [representation_text(a, config.embed_max_words) for a in articles]
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+    prov = provenance(
+        config.embedding_model,
+        {"embed_max_words": config.embed_max_words, "normalize": True},
+        digest,
+    )
+    embeddings, cached = embed_cached(texts, config, prov, cache, embedder)
+    return embeddings, cached, prov
 
 
 def embed_cached(

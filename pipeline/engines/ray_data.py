@@ -1,0 +1,226 @@
+"""The Ray engine: per-article work on a Ray cluster (Ray Data), corpus-wide work on the driver.
+
+A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
+
+1. **Per-article, on Ray.**  The driver lists the input files with ingest's own
+   discovery; a Ray Data pipeline streams them through ``map_batches`` with class-based
+   UDFs (:mod:`pipeline.engines.ray_steps`), whose actors load their models once, for up
+   to four steps: ingest, dedup's article embeddings, article summaries, and the
+   translations of articles and their summaries.  By default one actor runs all of them
+   on its batch (``engine.fuse_steps``: one process and one copy of the models per
+   worker); otherwise each step has its own actor pool and the pools stream to each
+   other.  Each step calls the stage's own code and goes through the shared output
+   cache (:mod:`pipeline.cache`) with the same keys as a local run; Ray writes the
+   per-article records as Parquet shards to ``RUN/parquet/`` (columns:
+   :data:`~pipeline.engines.ray_steps.SCHEMA`).
+2. **Corpus-wide, on the driver.**  The ordinary stages run
+   (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
+   hit, so what is computed here is what depends on the whole corpus: near-duplicate
+   passages, blocking and clustering, event summaries and their translations, scores
+   and the report, with the memory the local engine needs for them.  The run files are
+   made by the same code from the same model outputs as the local engine's.
+
+The cache is how results travel from the workers to the driver, so every worker must
+reach it: one machine, or a shared filesystem.  With ``cache.enabled = false`` the run
+uses a private cache file in RUN, deleted at the end.
+
+**Resume.**  The steps commit their outputs to the cache batch by batch; after a crash
+(of a worker: Ray restarts the actor and retries its batch, ``engine.max_retries``
+times; or of the driver) the next run finds what was committed and computes the rest.
+A rerun whose per-article stages are all unchanged starts no Ray at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ray
+
+from pipeline.cache import cache_path
+from pipeline.discovery import discover
+from pipeline.engines import record_engine
+from pipeline.engines.ray_steps import STEPS, BeforeBatch, FusedSteps
+from pipeline.rundir import ARTICLES, RunDir
+from pipeline.settings import Settings
+from pipeline.stage import STAGES
+
+if TYPE_CHECKING:
+    from pipeline.runner import Pipeline, RunSummary
+
+PARQUET_DIR = "parquet"  # RUN/parquet/: Ray's shards of per-article records
+_PRIVATE_CACHE = ".engine-cache.sqlite"  # the hand-off when the user's cache is disabled
+
+
+class RayEngine:
+    """``before_batch`` is called by every step at the start of every batch (tests use it to
+    kill a worker); it must be picklable."""
+
+    name = "ray"
+
+    def __init__(self, before_batch: BeforeBatch | None = None):
+        self.before_batch = before_batch
+
+    def run(
+        self,
+        pipe: Pipeline,
+        paths: Sequence[str | os.PathLike[str]] | None,
+        run: RunDir,
+        stages: Sequence[str],
+        force: bool,
+    ) -> RunSummary:
+        from pipeline.runner import Pipeline
+
+        with ExitStack() as cleanup:
+            settings = _with_reachable_cache(pipe.settings, run, cleanup)
+            driver = Pipeline(settings, pipe.progress)
+            steps = [name for name in STEPS if name in stages]
+            if "ingest" in steps and not paths:
+                raise ValueError("the ingest stage needs input paths")
+            info: dict[str, Any] = {"name": self.name, "ray_version": ray.__version__}
+            # Rejected paths are not sent to Ray: the driver's ingest records them.
+            files = [str(p) for p in discover(paths or []) if isinstance(p, Path)]
+            has_input = bool(files) if "ingest" in steps else run.exists(ARTICLES)
+            if not steps or not has_input:
+                pipe.progress("ray", "no per-article work to send to Ray")
+            elif force or not _unchanged(driver, run, steps, paths):
+                info.update(self._per_article(settings, run, steps, files, pipe))
+            else:
+                pipe.progress("ray", "per-article stages unchanged: no Ray job")
+            summary = driver.run_stages(paths, run, stages, force)
+            if summary.results:
+                record_engine(run, info)
+            return summary
+
+    def _per_article(
+        self,
+        settings: Settings,
+        run: RunDir,
+        steps: list[str],
+        files: list[str],
+        pipe: Pipeline,
+    ) -> dict[str, Any]:
+        """Phase 1: the per-article steps on Ray (on ``files``, or RUN's articles when ingest is
+        not among them); what ran, for the manifest."""
+        config = settings.engine
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(address=config.address or None, include_dashboard=False, log_to_driver=False)
+        try:
+            started = time.perf_counter()
+            source: ray.data.Dataset
+            if "ingest" in steps:
+                source = ray.data.from_items(
+                    [{"file": i, "path": p} for i, p in enumerate(files)],
+                    override_num_blocks=max(1, -(-len(files) // config.batch_size)),
+                )
+                pipe.progress("ray", f"{len(files)} input file(s) to {', '.join(steps)} on Ray")
+            else:
+                source = _articles_source(run)
+                pipe.progress("ray", f"{run.file(ARTICLES)} to {', '.join(steps)} on Ray")
+            dataset = source
+            # (UDF class, its constructor's first arguments, the steps it runs)
+            pools: list[tuple[type, tuple[Any, ...], list[str]]] = (
+                [(FusedSteps, (steps,), steps)]
+                if config.fuse_steps
+                else [(STEPS[name], (), [name]) for name in steps]
+            )
+            for udf, first_args, names in pools:
+                with warnings.catch_warnings():
+                    # Ray 2.60 deprecates extra remote args (removal planned for 2.64) but still
+                    # documents them as the way to bound actor restarts; its default is unbounded,
+                    # which would retry a batch that always kills its worker forever.
+                    warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
+                    dataset = dataset.map_batches(
+                        udf,
+                        fn_constructor_args=(*first_args, settings, os.getcwd(), self.before_batch),
+                        batch_format="pyarrow",
+                        batch_size=config.batch_size,
+                        compute=ray.data.ActorPoolStrategy(size=config.concurrency),
+                        num_cpus=config.num_cpus,
+                        # Only the neural summariser uses a GPU (summarize.device); translation
+                        # runs on CPU (transformers/CTranslate2 on "cpu", Apertium).
+                        num_gpus=config.num_gpus if "summarize" in names else 0,
+                        max_restarts=config.max_retries,
+                        max_task_retries=config.max_retries,
+                    )
+            try:
+                _write_shards(dataset, run)
+            except ray.exceptions.RayError as exc:  # the CLI reports RuntimeErrors plainly
+                raise RuntimeError(f"the Ray job failed: {exc}") from exc
+            wall = time.perf_counter() - started
+            resources = ray.cluster_resources()
+            pipe.progress("ray", f"per-article steps done in {wall:.1f}s")
+            return {
+                "steps": steps,
+                "wall_s": round(wall, 3),
+                "address": config.address or "local",
+                "nodes": sum(1 for node in ray.nodes() if node.get("Alive")),
+                "cpus": resources.get("CPU", 0),
+                "gpus": resources.get("GPU", 0),
+                "concurrency": config.concurrency,
+                "fuse_steps": config.fuse_steps,
+                "batch_size": config.batch_size,
+                "parquet": PARQUET_DIR,
+            }
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def _unchanged(
+    driver: Pipeline, run: RunDir, steps: list[str], paths: Sequence[str | os.PathLike[str]] | None
+) -> bool:
+    """Whether the manifest shows every per-article stage done on today's inputs and settings."""
+    return all(driver.unchanged(STAGES[n], run, driver.fingerprint(STAGES[n], run, paths)) for n in steps)
+
+
+def _with_reachable_cache(settings: Settings, run: RunDir, cleanup: ExitStack) -> Settings:
+    """The settings with an absolute cache path, which workers reach whatever their directory
+    and environment; a private one in RUN (removed at the end) when the cache is disabled."""
+    if settings.cache.enabled:
+        return settings.replace({"cache.path": str(cache_path(settings).resolve())})
+    private = run.file(_PRIVATE_CACHE).resolve()
+
+    def remove() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{private}{suffix}").unlink(missing_ok=True)
+
+    remove()  # a crashed run's leftovers: stale, never read as the user's cache
+    cleanup.callback(remove)
+    return settings.replace({"cache.enabled": True, "cache.path": str(private)})
+
+
+def _articles_source(run: RunDir) -> ray.data.Dataset:
+    """RUN/articles.jsonl as step rows, for stage commands on an ingested run (no ingest step)."""
+
+    def to_rows(batch: Any) -> Any:
+        import pyarrow as pa
+
+        from pipeline.engines.ray_steps import SCHEMA
+
+        lines = batch.column("text").to_pylist()
+        rows = [{"file": -1, "path": ARTICLES, "item": -1, "article": line} for line in lines]
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+    return ray.data.read_text(str(run.file(ARTICLES).resolve())).map_batches(to_rows, batch_format="pyarrow")
+
+
+def _write_shards(dataset: ray.data.Dataset, run: RunDir) -> None:
+    """Ray writes the shards into a fresh directory, which then replaces RUN/parquet."""
+    final = run.path.resolve() / PARQUET_DIR
+    fresh = final.with_name(f".{PARQUET_DIR}.tmp-{os.getpid()}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    dataset.write_parquet(str(fresh))
+    fresh.mkdir(exist_ok=True)  # no input file: no shard, still a (empty) directory
+    old = final.with_name(f".{PARQUET_DIR}.old-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    fresh.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
