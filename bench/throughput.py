@@ -219,8 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 texts, settings.ingest.spacy_model, args.spacy_processes
             )
             if "dedup" in args.stages or "summarize" in args.stages:
-                sentences = [s for a in records for s in a.sentence_texts()]
-                ledes = [representation_text(a, settings.dedup.embed_max_words) for a in records]
+                # What the stages embed: summarize every sentence, dedup one lede per article.
+                sentences = (
+                    [s for a in records for s in a.sentence_texts()] if "summarize" in args.stages else []
+                )
+                ledes = (
+                    [representation_text(a, settings.dedup.embed_max_words) for a in records]
+                    if "dedup" in args.stages
+                    else []
+                )
                 floors[f"embedder {settings.dedup.embedding_model} ({len(sentences)} sentences + ledes)"] = (
                     embedder_floor(
                         sentences, ledes, settings.dedup.embedding_model, settings.dedup.batch_size
