@@ -2,7 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN ?= runs/seed
-APT_PACKAGES := apertium apertium-fr-es apertium-eng-spa
+# apertium-fra-cat, -spa-cat, -eng-cat: the offline translator's second route for unknown words.
+APT_PACKAGES := apertium apertium-fr-es apertium-eng-spa apertium-fra-cat apertium-spa-cat apertium-eng-cat
+APT_DIRS := $(addprefix /usr/share/apertium/,apertium-fr-es apertium-eng-spa apertium-fra-cat apertium-spa-cat apertium-eng-cat)
 # bench/report_browser.py opens the report in headless Chromium (not needed by the tests).
 BENCH_APT_PACKAGES := chromium
 
@@ -20,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Apertium (offline translation) comes from Debian.
 system-deps:
-	@if command -v apertium >/dev/null && [ -d /usr/share/apertium/apertium-fr-es ] && [ -d /usr/share/apertium/apertium-eng-spa ]; then :; \
+	@if command -v apertium >/dev/null && $(foreach d,$(APT_DIRS),[ -d $(d) ] &&) true; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	else \

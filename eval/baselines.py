@@ -67,7 +67,7 @@ def apertium_translate(texts: Sequence[str], settings: Settings) -> tuple[list[s
     from pipeline.cache import open_cache
 
     try:
-        translator = load_offline(settings.translate)
+        translator = load_offline(settings.translate, raw=True)
         # The shared output cache: sentences the translate stage already ran through Apertium are hits.
         with open_cache(settings) as cache:
             english, provenance = translate_texts(list(texts), settings, translator=translator, cache=cache)

@@ -181,7 +181,7 @@ def render_markdown(view: dict[str, Any]) -> str:
         if c["pairs"]:
             out += ["Why they were (not) linked:", ""]
             out += _table(
-                ["a", "b", "semantic", "entities", "dates", "combined", "linked"],
+                ["a", "b", "semantic", "entities", "dates", "combined", "linked", "why"],
                 [
                     [
                         p["a"],
@@ -191,6 +191,7 @@ def render_markdown(view: dict[str, Any]) -> str:
                         p["dates"],
                         p["combined"],
                         "yes" if p["linked"] else "no",
+                        md(p["reason"]),
                     ]
                     for p in c["pairs"]
                 ],

@@ -282,6 +282,7 @@ def _clusters(
                         "dates": fmt(p.dates, 2),
                         "combined": fmt(p.combined, 2),
                         "linked": p.linked,
+                        "reason": p.reason,  # vetoes and what the event signatures agree on
                     }
                     for p in pairs[:MAX_PAIRS]
                 ],

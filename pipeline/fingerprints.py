@@ -33,7 +33,15 @@ from typing import Any
 from pipeline.catalogue import UnknownModelError, get_card
 from pipeline.settings import Settings, SummarizeSettings
 
-APERTIUM_PACKAGES = ("apertium", "apertium-fr-es", "apertium-eng-spa")
+# The fr→es→en pivot and the Catalan routes the offline translator takes for unknown words.
+APERTIUM_PACKAGES = (
+    "apertium",
+    "apertium-fr-es",
+    "apertium-eng-spa",
+    "apertium-fra-cat",
+    "apertium-spa-cat",
+    "apertium-eng-cat",
+)
 
 
 def package_version(name: str) -> str:

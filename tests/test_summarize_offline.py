@@ -138,9 +138,9 @@ def test_compression_keeps_quotes_attributed_and_names(nlp):
     assert "Ghita Mezzour" in compress(nlp(named))
 
 
-def test_dangling_openers(nlp):
-    from pipeline.summarize.offline import _is_dangling
+def test_dangling_openers():
+    from pipeline.summarize.features import DANGLING
 
-    assert _is_dangling(nlp("Elle a ajouté que la visite vise à attirer des investissements."))
-    assert _is_dangling(nlp("En outre, la visite soutient la transformation numérique."))
-    assert not _is_dangling(nlp("La délégation a visité Austin et la Silicon Valley."))
+    assert DANGLING.match("Elle a ajouté que la visite vise à attirer des investissements.")
+    assert DANGLING.match("En outre, la visite soutient la transformation numérique.")
+    assert not DANGLING.match("La délégation a visité Austin et la Silicon Valley.")

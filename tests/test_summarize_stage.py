@@ -95,8 +95,10 @@ def test_provenance_and_faithfulness(default_run):
     for s in run.read_records(SUMMARIES, Summary):
         p = s.provenance
         assert p.backend == "offline-extractive"
-        assert p.model == "sentence-transformers/all-MiniLM-L6-v2" and p.revision
-        assert p.params["target_words"] == 60
+        # The learned sentence scorer, named by its catalogue key and pinned by its file's SHA-256.
+        assert p.model == "sentence-scorer-orangesum" and p.revision.startswith("sha256:")
+        assert p.params["scorer"] == "sentence-scorer-orangesum"
+        assert p.params["target_words"] == 40
         assert len(p.input_sha256) == 64
         assert s.checked_facts > 0
         assert s.unsupported == []  # extracted sentences cannot invent facts

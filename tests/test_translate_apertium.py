@@ -122,3 +122,47 @@ def test_provenance_fields(apertium):
     assert "fr-es" in apertium.model and "spa-eng" in apertium.model
     assert apertium.revision is None or "apertium-fr-es=" in apertium.revision
     assert apertium.params()["pivot"] == ["fr-es", "spa-eng"]
+
+
+ROUTES_INSTALLED = shutil.which("apertium") is not None and ApertiumTranslator().routes.keys() == {
+    "french",
+    "spanish",
+}
+
+
+@pytest.fixture(scope="session")
+def raw_apertium() -> ApertiumTranslator:
+    return ApertiumTranslator(timeout_s=60, raw=True)
+
+
+@pytest.mark.skipif(not ROUTES_INSTALLED, reason="apertium-fra-cat, -spa-cat, -eng-cat are not installed")
+def test_words_unknown_to_the_pivot_go_through_catalan(apertium, raw_apertium):
+    sentence = "Le gazoduc traverse la région et l'euthanasie divise les députés."
+    (raw,) = raw_apertium.translate([sentence])
+    (ours,) = apertium.translate([sentence])
+    assert "gazoduc" in raw.text and "euthanasie" in raw.text  # the bare pivot leaves them French
+    assert "gazoduc" not in ours.text and "euthanasie" not in ours.text
+    assert "pipeline" in ours.text.lower() and "euthanasia" in ours.text.lower()
+    assert not {w.lstrip("*@#") for w in ours.unknown} & {"gazoduc", "euthanasie"}
+    assert apertium.params()["routes"]["french"] == ["fra-cat", "cat-spa"]
+    assert raw_apertium.params()["raw"] is True and "routes" not in raw_apertium.params()
+
+
+def test_names_are_not_looked_up_and_stay(apertium):
+    (r,) = apertium.translate(["Tymosenko a été condamnée en octobre."])
+    assert r.text.startswith("Tymosenko ") and r.text.split()[1].islower()  # no "Tymosenko Has"
+    assert "*Tymosenko" in r.unknown
+
+
+def test_no_mark_survives_after_a_digit(apertium):
+    (r,) = apertium.translate(["Peu avant 4h, le train est parti."])
+    assert "*" not in r.text and "4h" in r.text
+
+
+def test_english_surface_is_cleaned(apertium, raw_apertium):
+    sentence = "Les députés ont refusé une « idée » et leur projet a coûté 3,5 millions."
+    (raw,) = raw_apertium.translate([sentence])
+    (ours,) = apertium.translate([sentence])
+    assert "have refused" in raw.text and "refused" in ours.text and "have refused" not in ours.text
+    assert "has cost" in raw.text and "has cost" not in ours.text
+    assert '"idea"' in ours.text and "3.5" in ours.text and "their project" in ours.text

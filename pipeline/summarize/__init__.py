@@ -5,7 +5,8 @@ Backends (``summarize.backend``):
 * ``auto`` (default): the catalogue's seq2seq model when it loads, otherwise the
   offline extractive backend, and the stage's notes say so loudly;
 * ``neural``: the seq2seq model or an error saying how to get it;
-* ``offline``: extractive/compressive selection (:mod:`.offline`).
+* ``offline``: extractive/compressive selection (:mod:`.offline`) with a learned sentence
+  scorer (:mod:`.scorer`, trained on OrangeSum) or the unsupervised centrality scorer.
 
 Every article gets a summary; every cluster of two or more articles
 (``clusters.jsonl`` from dedup) gets one multi-document summary, built after
@@ -36,7 +37,8 @@ from pipeline.summarize.embeddings import embed, load_sentence_encoder
 from pipeline.summarize.events import attribute, event_members, repeated_spans, skipper
 from pipeline.summarize.faithfulness import FactChecker
 from pipeline.summarize.neural import NeuralSummarizer, split_sentences
-from pipeline.summarize.offline import OfflineSummarizer
+from pipeline.summarize.offline import CENTRALITY, OfflineSummarizer
+from pipeline.summarize.scorer import load_scorer
 
 __all__ = [
     "BACKENDS",
@@ -96,20 +98,18 @@ class Group:
 
 
 class OfflineBackend:
-    def __init__(self, summarizer: OfflineSummarizer, encoder_id: str | None, encoder_revision: str | None):
+    def __init__(self, summarizer: OfflineSummarizer, model: str | None, revision: str | None):
         self.summarizer = summarizer
         self.name = "offline-compressive" if summarizer.compress else "offline-extractive"
-        self.model = encoder_id
-        self.revision = encoder_revision
+        self.model = model  # the learned scorer's catalogue key, or the centrality scorer's encoder
+        self.revision = revision
 
     def params(self) -> dict[str, object]:
         return self.summarizer.params()
 
     def summarize(self, groups: Sequence[Group]) -> list[list[SummarySentence]]:
-        return [
-            [SummarySentence(e.text, e.sources) for e in self.summarizer.summarize_many(g.members, g.skip)]
-            for g in groups
-        ]
+        batch = self.summarizer.summarize_batch([(g.members, g.skip) for g in groups])
+        return [[SummarySentence(e.text, e.sources) for e in extracts] for extracts in batch]
 
 
 class NeuralBackend:
@@ -138,16 +138,25 @@ class NeuralBackend:
 def build_offline(config: SummarizeSettings) -> tuple[OfflineSummarizer, list[str]]:
     """The offline summariser for ``config``, and notes on what it had to do without."""
     notes: list[str] = []
-    nlp = load_spacy(config.spacy_model)
+    scorer = None
+    if config.scorer != CENTRALITY:
+        try:
+            scorer = load_scorer(config.scorer)
+        except (ModelMissingError, UnknownModelError) as exc:
+            notes.append(f"offline summariser falls back to the unsupervised centrality scorer: {exc}")
     encode = None
-    try:
-        encoder = load_sentence_encoder(config.embedding_model)
-        encode = lambda texts: embed(encoder, texts)  # noqa: E731
-    except (ModelMissingError, UnknownModelError) as exc:
-        notes.append(f"offline summariser runs without sentence embeddings (TF-IDF similarity only): {exc}")
+    if scorer is None:  # only the centrality scorer uses sentence embeddings
+        try:
+            encoder = load_sentence_encoder(config.embedding_model)
+            encode = lambda texts: embed(encoder, texts)  # noqa: E731
+        except (ModelMissingError, UnknownModelError) as exc:
+            notes.append(
+                f"offline summariser runs without sentence embeddings (TF-IDF similarity only): {exc}"
+            )
     summarizer = OfflineSummarizer(
-        nlp,
+        scorer,
         encode,
+        load_spacy(config.spacy_model) if config.compress else None,
         target_words=config.target_words,
         mmr_lambda=config.mmr_lambda,
         compress=config.compress,
@@ -182,6 +191,8 @@ def choose_backend(config: SummarizeSettings, notes: list[str]) -> OfflineBacken
             )
     summarizer, more = build_offline(config)
     notes.extend(more)
+    if summarizer.scorer is not None:
+        return OfflineBackend(summarizer, summarizer.scorer.key, f"sha256:{summarizer.scorer.sha256}")
     encoder = None
     with contextlib.suppress(UnknownModelError):
         encoder = get_card(config.embedding_model, task="embed")

@@ -1,18 +1,28 @@
 """Offline summariser: extractive (optionally compressive) selection of article sentences.
 
-No seq2seq weights are needed.  Sentences come from the ingest stage's spaCy
-segmentation (``Article.sentences``); each is scored by
+No seq2seq weights are needed.  Candidates are ingest's sentences, repaired by
+:mod:`.sentences` (glued sentences split, cut ones joined) and filtered so that a
+summary never starts mid-quotation, with a lower-case continuation or with
+punctuation, never cuts a sentence and never quotes without the speaker.
 
-* **centrality**: TextRank (PageRank) over a sentence-similarity graph that
-  averages embedding cosine (sentence-transformers) and TF-IDF cosine;
-* **position**: news put the essentials first, so earlier sentences score higher;
-* **entity coverage**: sentences naming the entities the text keeps coming back to.
+Each candidate gets a relevance score from one of two scorers (``scorer`` setting):
 
-Sentences are then picked by maximal marginal relevance (MMR) until the target
-length in words is reached, skipping any sentence too similar to one already
-picked, which is what keeps two reports of one event from contributing the
-same fact twice.  With ``compress`` the candidates are first shortened by
-:mod:`pipeline.summarize.compress`.
+* **learned** (default): :mod:`.scorer`, a small model trained on OrangeSum's
+  journalists' abstracts over the cheap features of :mod:`.features` (position,
+  overlap with the title, centrality, dates, entities, quotation status...);
+  every candidate of every article in a batch is scored in one call;
+* **centrality** (``scorer = "centrality"``, the earlier unsupervised scorer):
+  TextRank over TF-IDF (+ sentence-embedding) similarity, mixed with position and
+  entity coverage.
+
+Sentences are then picked under a word budget (``target_words``, twice that for an event): the best-scored
+sentence that does not overrun the budget by more than half, then by maximal
+marginal relevance (MMR) while a sentence brings the length closer to the target,
+never one too similar to a sentence already picked, which is what keeps several
+reports of one event from contributing the same fact twice.  Each picked sentence of an
+event summary cites its own report and every other report with a sentence holding most
+of its content words (per-sentence provenance).  With ``compress`` the
+picked sentences are shortened by :mod:`pipeline.summarize.compress`.
 """
 
 from __future__ import annotations
@@ -24,27 +34,38 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from spacy.lang.fr.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from pipeline.records import Article, Occurrence
 from pipeline.summarize.compress import compress as compress_sentence
 from pipeline.summarize.faithfulness import fold
+from pipeline.summarize.features import DANGLING, STOP, article_features
+from pipeline.summarize.scorer import SentenceScorer
+from pipeline.summarize.sentences import Unit, count_words, units
 
-SENTENCE_END = tuple('.!?»"”…)')
 MIN_CANDIDATE_WORDS = 6
-# Stop words as the TF-IDF tokenizer sees them (folded, split on apostrophes and hyphens).
-_FOLDED_STOP_WORDS = sorted({t for w in STOP_WORDS for t in re.findall(r"\w\w+", fold(w))})
+MAX_FIRST_OVERRUN = 1.5  # the first pick may be at most this many times the target length
+# An event told by several reports gets twice one article's budget: room for what the second
+# report adds (MMR keeps it from repeating the first).
+EVENT_BUDGET_FACTOR = 2.0
+CENTRALITY = "centrality"
+Skip = Callable[[str, int, int], bool]
+
+__all__ = [
+    "CENTRALITY",
+    "Candidate",
+    "Extract",
+    "OfflineSummarizer",
+    "candidate_units",
+    "count_words",
+    "is_candidate",
+    "textrank",
+]
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How relevance mixes the three signals (each scaled to [0, 1] first).
-
-    News put their essentials first, so position dominates; centrality and entity
-    coverage decide among the early sentences and find late ones that matter.
-    """
+    """How the unsupervised relevance mixes its three signals (each scaled to [0, 1] first)."""
 
     centrality: float = 0.2
     position: float = 0.6
@@ -54,11 +75,10 @@ class Weights:
 @dataclass
 class Candidate:
     article_id: str
-    sentence: int  # index into Article.sentences
+    sentence: int  # index into the article's units
     start: int
     end: int
     original: str
-    text: str  # what the summary would say: the sentence, compressed if asked
     rank: int  # order among its article's candidates (0 = lead)
     article_rank: int  # order of its article in the input
     entities: frozenset[str]
@@ -67,7 +87,7 @@ class Candidate:
 
     @property
     def words(self) -> int:
-        return count_words(self.text)
+        return count_words(self.original)
 
 
 @dataclass
@@ -79,50 +99,69 @@ class Extract:
     candidate: Candidate = field(repr=False)
 
 
-def count_words(text: str) -> int:
-    return len(re.findall(r"\w+(?:['’-]\w+)*", text))
+@dataclass
+class _Pool:
+    """The candidates of one summary and, per member article, its units (for features)."""
+
+    candidates: list[Candidate]
+    per_article: list[tuple[Article, list[Unit], list[Unit]]]  # (article, all units, candidate units)
 
 
 class OfflineSummarizer:
     """Extractive/compressive summaries of one article or of several reports of one event.
 
-    ``encode`` turns sentences into unit vectors (see :mod:`.embeddings`); without
-    it, similarity is TF-IDF alone.
+    ``scorer`` is the learned sentence scorer; ``None`` selects the unsupervised
+    centrality scorer, which uses ``encode`` (sentences to unit vectors, see
+    :mod:`.embeddings`) when given, TF-IDF alone otherwise.  ``nlp`` (a spaCy
+    pipeline) is needed only to compress.
     """
 
     def __init__(
         self,
-        nlp: Language,
+        scorer: SentenceScorer | None = None,
         encode: Callable[[list[str]], np.ndarray] | None = None,
+        nlp: Language | None = None,
         *,
-        target_words: int = 60,
+        target_words: int = 40,
         mmr_lambda: float = 0.6,
         compress: bool = False,
         weights: Weights = Weights(),
         duplicate_similarity: float = 0.75,
         duplicate_containment: float = 0.7,
+        support_share: float = 0.5,
         embedding_weight: float = 0.5,
         dangling_penalty: float = 0.5,
     ):
+        if compress and nlp is None:
+            raise ValueError("compression needs a spaCy pipeline (nlp)")
+        self.scorer = scorer
+        self.encode = encode if scorer is None else None  # the learned scorer embeds nothing
         self.nlp = nlp
-        self.encode = encode
         self.target_words = target_words
         self.mmr_lambda = mmr_lambda
         self.compress = compress
         self.weights = weights
         self.duplicate_similarity = duplicate_similarity
         self.duplicate_containment = duplicate_containment
+        self.support_share = support_share
         self.embedding_weight = embedding_weight
         self.dangling_penalty = dangling_penalty
 
     def params(self) -> dict[str, object]:
-        return {
+        common = {
             "target_words": self.target_words,
             "mmr_lambda": self.mmr_lambda,
             "compress": self.compress,
-            "weights": vars(self.weights),
             "duplicate_similarity": self.duplicate_similarity,
             "duplicate_containment": self.duplicate_containment,
+            "support_share": self.support_share,
+        }
+        if self.scorer is not None:
+            return {**common, "scorer": self.scorer.key, "scorer_sha256": self.scorer.sha256}
+        return {
+            **common,
+            "scorer": CENTRALITY,
+            "weights": vars(self.weights),
             "similarity": "embedding+tfidf" if self.encode else "tfidf",
             "embedding_weight": self.embedding_weight if self.encode else 0.0,
             "dangling_penalty": self.dangling_penalty,
@@ -133,84 +172,76 @@ class OfflineSummarizer:
     def summarize_article(self, article: Article) -> list[Extract]:
         return self.summarize_many([article])
 
-    def summarize_many(
-        self,
-        articles: Sequence[Article],
-        skip: Callable[[str, int, int], bool] | None = None,
-    ) -> list[Extract]:
+    def summarize_many(self, articles: Sequence[Article], skip: Skip | None = None) -> list[Extract]:
         """One summary of ``articles`` (one event when several); ``skip(article_id, start, end)``
         excludes sentences, e.g. repeated passages already kept elsewhere."""
-        candidates = self.candidates(articles, skip)
-        if not candidates:
-            return []
-        similarity = self.similarity(candidates)
-        relevance = self.relevance(candidates, similarity)
-        chosen = self.select(candidates, relevance, similarity)
-        chosen.sort(key=lambda k: (candidates[k].rank, candidates[k].article_rank))
-        extracts = []
-        for k in chosen:
-            c = candidates[k]
-            sources = [Occurrence(c.article_id, c.start, c.end)]
-            # Near-identical sentences of other reports say the same thing: cite them too.
-            for j, other in enumerate(candidates):
-                if other.article_id != c.article_id and self._is_duplicate(j, k, candidates, similarity):
-                    sources.append(Occurrence(other.article_id, other.start, other.end))
-            extracts.append(Extract(c.text, sources, c))
-        return extracts
+        return self.summarize_batch([(articles, skip)])[0]
+
+    def summarize_batch(self, groups: Sequence[tuple[Sequence[Article], Skip | None]]) -> list[list[Extract]]:
+        """One summary per ``(articles, skip)`` group; the learned scorer runs once for the whole batch."""
+        pools = [self._pool(articles, skip) for articles, skip in groups]
+        relevances = self._relevance(pools)
+        return [self._summarize_pool(pool, rel) for pool, rel in zip(pools, relevances, strict=True)]
+
+    def candidates(self, articles: Sequence[Article], skip: Skip | None = None) -> list[Candidate]:
+        return self._pool(articles, skip).candidates
 
     # --- steps -------------------------------------------------------------
 
-    def candidates(
-        self, articles: Sequence[Article], skip: Callable[[str, int, int], bool] | None = None
-    ) -> list[Candidate]:
-        raw: list[tuple[int, Article, int]] = []
-        for a_rank, article in enumerate(articles):
-            for index, s in enumerate(article.sentences):
-                if skip is not None and skip(article.id, s.start, s.end):
-                    continue
-                raw.append((a_rank, article, index))
-        texts = [a.text[a.sentences[i].start : a.sentences[i].end].strip() for _, a, i in raw]
-        docs = list(self.nlp.pipe(texts))
-        keep = [
-            self._is_candidate(doc) and _starts_cleanly(a, i)
-            for doc, (_, a, i) in zip(docs, raw, strict=True)
-        ]
-        if not any(keep):  # texts without punctuation: take what has a few words
-            keep = [count_words(t) >= 3 for t in texts]
+    def _pool(self, articles: Sequence[Article], skip: Skip | None) -> _Pool:
         out: list[Candidate] = []
-        ranks: Counter[int] = Counter()
-        for (a_rank, article, index), text, doc, ok in zip(raw, texts, docs, keep, strict=True):
-            if not ok:
-                continue
-            s = article.sentences[index]
-            ents = frozenset(
-                fold(e.text) for e in article.entities if e.start >= s.start and e.end <= s.end
-            ) or frozenset(fold(e.text) for e in doc.ents)
-            shown = compress_sentence(doc) if self.compress else text
-            out.append(
-                Candidate(
-                    article_id=article.id,
-                    sentence=index,
-                    start=s.start,
-                    end=s.end,
-                    original=text,
-                    text=shown,
-                    rank=ranks[a_rank],
-                    article_rank=a_rank,
-                    entities=ents,
-                    content=frozenset(_content_words(text)),
-                    dangling=_is_dangling(doc),
+        per_article = []
+        for a_rank, article in enumerate(articles):
+            all_units, picked = candidate_units(article, skip)
+            per_article.append((article, all_units, picked))
+            for rank, u in enumerate(picked):
+                ents = frozenset(
+                    fold(e.text) for e in article.entities if e.start >= u.start and e.end <= u.end
                 )
-            )
-            ranks[a_rank] += 1
-        return out
+                out.append(
+                    Candidate(
+                        article_id=article.id,
+                        sentence=u.index,
+                        start=u.start,
+                        end=u.end,
+                        original=u.text,
+                        rank=rank,
+                        article_rank=a_rank,
+                        entities=ents,
+                        content=frozenset(_content_words(u.text)),
+                        dangling=bool(DANGLING.match(u.text.lstrip('«" ').replace("’", "'"))),
+                    )
+                )
+        return _Pool(out, per_article)
 
-    @staticmethod
-    def _is_candidate(doc) -> bool:  # type: ignore[no-untyped-def]
-        text = doc.text.strip()
-        if count_words(text) < MIN_CANDIDATE_WORDS or not text.endswith(SENTENCE_END):
-            return False  # headings, bylines, captions
-        return any(t.pos_ in ("VERB", "AUX") for t in doc)
+    def _relevance(self, pools: Sequence[_Pool]) -> list[np.ndarray]:
+        if self.scorer is None:
+            return [self._centrality_relevance(p.candidates, self.similarity(p.candidates)) for p in pools]
+        blocks = [
+            article_features(a, all_units, picked) for p in pools for a, all_units, picked in p.per_article
+        ]
+        sizes = [len(p.candidates) for p in pools]
+        scores = self.scorer(np.vstack(blocks)) if sum(sizes) else np.zeros(0)
+        # Scaled to [0, 1] per summary, like the similarities MMR weighs them against.
+        return [_scale(s) for s in np.split(scores, np.cumsum(sizes)[:-1])]
+
+    def _summarize_pool(self, pool: _Pool, relevance: np.ndarray) -> list[Extract]:
+        candidates = pool.candidates
+        if not candidates:
+            return []
+        similarity = self.similarity(candidates)
+        budget = self.target_words * (EVENT_BUDGET_FACTOR if len(pool.per_article) > 1 else 1.0)
+        chosen = self.select(candidates, relevance, similarity, round(budget))
+        chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
+        texts = [candidates[k].original for k in chosen]
+        if self.compress and self.nlp is not None:
+            texts = [compress_sentence(doc) for doc in self.nlp.pipe(texts)]
+        extracts = []
+        for k, text in zip(chosen, texts, strict=True):
+            c = candidates[k]
+            sources = [Occurrence(c.article_id, c.start, c.end), *self._support(c, pool)]
+            extracts.append(Extract(text, sources, c))
+        return extracts
 
     def similarity(self, candidates: list[Candidate]) -> np.ndarray:
         texts = [c.original for c in candidates]
@@ -222,7 +253,9 @@ class OfflineSummarizer:
         np.fill_diagonal(sims, 1.0)
         return sims
 
-    def relevance(self, candidates: list[Candidate], similarity: np.ndarray) -> np.ndarray:
+    def _centrality_relevance(self, candidates: list[Candidate], similarity: np.ndarray) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
         centrality = _scale(textrank(similarity))
         position = np.array([1.0 / math.sqrt(1.0 + c.rank) for c in candidates])
         # An entity matters as much as the number of sentences (or reports) naming it.
@@ -237,31 +270,55 @@ class OfflineSummarizer:
         dangling = np.array([c.dangling for c in candidates])
         return np.where(dangling, score * self.dangling_penalty, score)
 
-    def select(self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray) -> list[int]:
-        """MMR under a word budget; near-duplicates of a picked sentence are never picked."""
-        budget = self.target_words
-        chosen: list[int] = []
-        used = 0
-        while True:
+    def select(
+        self, candidates: list[Candidate], relevance: np.ndarray, similarity: np.ndarray, budget: int
+    ) -> list[int]:
+        """MMR under a word ``budget``; near-duplicates of a picked sentence are never picked.
+
+        The first pick is the most relevant sentence that overruns the budget by at most
+        half (the shortest sentence when every one is longer).
+        """
+        fitting = [k for k, c in enumerate(candidates) if c.words <= MAX_FIRST_OVERRUN * budget]
+        if fitting:
+            first = max(fitting, key=lambda k: relevance[k])
+        else:
+            first = min(range(len(candidates)), key=lambda k: candidates[k].words)
+        chosen = [first]
+        used = candidates[first].words
+        while used < budget - MIN_CANDIDATE_WORDS // 2:
             best, best_score = None, -math.inf
             for k, c in enumerate(candidates):
                 if k in chosen:
                     continue
                 # A sentence is added only if it brings the length closer to the target.
-                if chosen and abs(used + c.words - budget) >= abs(used - budget):
+                if abs(used + c.words - budget) >= abs(used - budget):
                     continue
                 if any(self._is_duplicate(k, j, candidates, similarity) for j in chosen):
                     continue
-                redundancy = max((similarity[k, j] for j in chosen), default=0.0)
+                redundancy = max(similarity[k, j] for j in chosen)
                 score = self.mmr_lambda * relevance[k] - (1.0 - self.mmr_lambda) * redundancy
                 if score > best_score:
                     best, best_score = k, score
             if best is None:
-                return chosen
+                break
             chosen.append(best)
             used += candidates[best].words
-            if used >= budget - MIN_CANDIDATE_WORDS // 2:
-                return chosen
+        return chosen
+
+    def _support(self, c: Candidate, pool: _Pool) -> list[Occurrence]:
+        """Where other reports say what candidate ``c`` says: in each other article, the sentence
+        holding most of its content words, when it holds at least ``support_share`` of them.
+        Sentences dedup marked as repeats count: that they repeat ``c`` is why they were skipped."""
+        words = c.content
+        found = []
+        for article, all_units, _ in pool.per_article:
+            if article.id == c.article_id or not words:
+                continue
+            shares = [(len(words & set(_content_words(u.text))) / len(words), u) for u in all_units]
+            share, unit = max(shares, key=lambda s: s[0], default=(0.0, None))
+            if unit is not None and share >= self.support_share:
+                found.append(Occurrence(article.id, unit.start, unit.end))
+        return found
 
     def _is_duplicate(self, a: int, b: int, candidates: list[Candidate], similarity: np.ndarray) -> bool:
         if similarity[a, b] >= self.duplicate_similarity:
@@ -272,48 +329,26 @@ class OfflineSummarizer:
         return len(x & y) / min(len(x), len(y)) >= self.duplicate_containment
 
 
-def _starts_cleanly(article: Article, index: int) -> bool:
-    """Whether sentence ``index`` really starts a sentence: it opens its paragraph or follows
-    one that ended.  Segmentation leaves fragments after a lone "«" or an unpunctuated line."""
-    if index == 0:
-        return True
-    prev, cur = article.sentences[index - 1], article.sentences[index]
-    if prev.paragraph != cur.paragraph:
-        return True
-    return article.text[prev.start : prev.end].rstrip().endswith(SENTENCE_END)
+def candidate_units(article: Article, skip: Skip | None = None) -> tuple[list[Unit], list[Unit]]:
+    """The article's units, and those a summary may use (also what the scorer is trained on)."""
+    all_units = units(article)
+    kept = [u for u in all_units if skip is None or not skip(article.id, u.start, u.end)]
+    picked = [u for u in kept if is_candidate(u)]
+    if not picked:  # texts without punctuation: take what has a few words
+        picked = [u for u in kept if u.words >= 3 and u.clean_start and not u.inside_quote]
+    return all_units, picked
 
 
-# Openers that lean on the previous sentence.
-CONNECTIVES = (
-    "en outre",
-    "par ailleurs",
-    "de plus",
-    "de son côté",
-    "de leur côté",
-    "pour sa part",
-    "pour leur part",
-    "d'autre part",
-    "cependant",
-    "toutefois",
-    "néanmoins",
-    "en effet",
-    "ainsi",
-    "aussi",
-    "enfin",
-    "or",
-    "mais",
-    "donc",
-)
-_CONNECTIVE = re.compile(r"^(?:" + "|".join(re.escape(c) for c in CONNECTIVES) + r")\b", re.IGNORECASE)
-
-
-def _is_dangling(doc) -> bool:  # type: ignore[no-untyped-def]
-    """Whether a sentence opens with a subject pronoun (il, elle, ils…) or a connective."""
-    text = doc.text.strip().replace("’", "'")
-    if _CONNECTIVE.match(text):
-        return True
-    first = next((t for t in doc if not t.is_punct), None)
-    return first is not None and first.pos_ == "PRON" and first.lower_ in ("il", "elle", "ils", "elles")
+def is_candidate(unit: Unit) -> bool:
+    """Whether a unit may be a summary sentence (see the module docstring)."""
+    return (
+        unit.words >= MIN_CANDIDATE_WORDS
+        and unit.complete
+        and unit.clean_start
+        and not unit.inside_quote
+        and unit.balanced_quotes
+        and not unit.bare_quote
+    )
 
 
 def textrank(similarity: np.ndarray, damping: float = 0.85, iterations: int = 100) -> np.ndarray:
@@ -340,15 +375,14 @@ def _scale(values: np.ndarray) -> np.ndarray:
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", fold(text)) if len(w) > 2 and w not in _FOLDED_STOP_WORDS_SET]
-
-
-_FOLDED_STOP_WORDS_SET = frozenset(_FOLDED_STOP_WORDS)
+    return [w for w in re.findall(r"\w+", fold(text)) if len(w) > 2 and w not in STOP]
 
 
 def _tfidf_similarity(texts: list[str]) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(
-        preprocessor=fold, token_pattern=r"(?u)\b\w\w+\b", stop_words=_FOLDED_STOP_WORDS, sublinear_tf=True
+        preprocessor=fold, token_pattern=r"(?u)\b\w\w+\b", stop_words=sorted(STOP), sublinear_tf=True
     )
     try:
         matrix = vectorizer.fit_transform(texts)

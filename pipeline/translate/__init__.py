@@ -4,7 +4,8 @@ Reads ``articles.jsonl`` (and ``summaries.jsonl`` when the summarise stage has
 run), writes ``translations.jsonl``: one :class:`~pipeline.records.Translation`
 per article and per summary, keeping the paragraph structure and aligning every
 French sentence with its English rendering.  Sentences are translated once per
-(engine, model, revision, parameters, sentence) thanks to a sentence cache.
+(engine, model, revision, parameters, code version, sentence) thanks to the
+shared output cache (:mod:`pipeline.cache`).
 
 Backends (``translate.backend``): ``neural`` (transformers, MarianMT by default),
 ``ct2`` (the same model converted to CTranslate2 int8: the fast CPU path),
@@ -18,20 +19,17 @@ Quick use, without a run directory::
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Sequence
 
-from pipeline.cache import open_cache
-from pipeline.nlp import load_spacy
+from pipeline.cache import Cache, open_cache
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, SUMMARIES, TRANSLATIONS, RunDir
 from pipeline.settings import Settings
 from pipeline.stage import Stage, StageResult
 from pipeline.translate.backends import BACKENDS, select_translator
 from pipeline.translate.base import Rendered, SentenceTranslator, translate_cached
-from pipeline.translate.cache import MemoryCache, TranslationCache
 from pipeline.translate.documents import (
     Document,
     article_document,
@@ -42,11 +40,9 @@ from pipeline.translate.documents import (
 
 __all__ = [
     "BACKENDS",
-    "MemoryCache",
     "Rendered",
     "SentenceTranslator",
     "TranslateStage",
-    "TranslationCache",
     "select_translator",
     "translate_documents",
     "translate_texts",
@@ -56,7 +52,7 @@ __all__ = [
 class TranslateStage(Stage):
     """French→English for articles and summaries (see the module docstring).
 
-    ``cache`` is any :class:`TranslationCache`; by default the shared cache the
+    ``cache`` is any :class:`pipeline.cache.Cache`; by default the shared cache the
     settings name (:func:`pipeline.cache.open_cache`: SQLite, or nothing when
     ``cache.enabled`` is false).  ``translator`` bypasses backend selection
     (tests, benchmarks, a caller that keeps a loaded model).
@@ -68,7 +64,7 @@ class TranslateStage(Stage):
         self,
         settings: Settings,
         *,
-        cache: TranslationCache | None = None,
+        cache: Cache | None = None,
         translator: SentenceTranslator | None = None,
     ):
         super().__init__(settings)
@@ -85,20 +81,18 @@ class TranslateStage(Stage):
             notes.append(
                 f"translate: backend {self.translator.backend} ({self.translator.model}), given by caller"
             )
-        nlp = functools.partial(load_spacy, self.settings.ingest.spacy_model)
-
         documents: list[Document] = []
         skipped: list[str] = []
         for article in articles:
             if article.text.strip():
-                documents.append(article_document(article, nlp))
+                documents.append(article_document(article))
             else:
                 skipped.append(f"article {article.id}")
         if not run.exists(SUMMARIES):
             notes.append("translate: no summaries.jsonl in the run: only articles were translated")
         for summary in summaries:
             if summary.text.strip():
-                documents.append(summary_document(summary, nlp))
+                documents.append(summary_document(summary))
             else:
                 skipped.append(f"summary {summary.id}")
         if skipped:
@@ -134,7 +128,7 @@ class TranslateStage(Stage):
 
 
 def translate_documents(
-    documents: Sequence[Document], translator: SentenceTranslator, cache: TranslationCache | None
+    documents: Sequence[Document], translator: SentenceTranslator, cache: Cache | None
 ) -> tuple[list[Translation], dict[str, int]]:
     """Translate every sentence of ``documents`` in one engine call; one record per document."""
     sentences = [s for doc in documents for s in doc.sentences()]
@@ -168,21 +162,20 @@ def translate_texts(
     settings: Settings,
     *,
     translator: SentenceTranslator | None = None,
-    cache: TranslationCache | None = None,
+    cache: Cache | None = None,
     notes: list[str] | None = None,
 ) -> tuple[list[str], Provenance]:
     """English for free French texts (``pipeline translate --text``/stdin); paragraphs are kept.
 
-    Sentences are split with spaCy (``settings.ingest.spacy_model``); the shared
-    cache is used unless ``cache`` is given.  Backend notes are appended to
+    Sentences are split by :func:`~pipeline.translate.segment.segment_text` (no
+    model to load); the shared cache is used unless ``cache`` is given.  Backend notes are appended to
     ``notes`` when a list is given.
     """
     if translator is None:
         translator, chosen = select_translator(settings)
         if notes is not None:
             notes.extend(chosen)
-    nlp = load_spacy(settings.ingest.spacy_model)
-    documents = [text_document("text", f"text-{i}", text, nlp) for i, text in enumerate(texts)]
+    documents = [text_document("text", f"text-{i}", text) for i, text in enumerate(texts)]
     if cache is not None:
         translations, _ = translate_documents(documents, translator, cache)
     else:

@@ -21,40 +21,68 @@ are sent many per call:
 * **Unknown-word marks.**  Apertium prefixes ``*`` to a word it could not
   analyse, ``@`` to one missing from the bilingual dictionary and ``#`` to one it
   could not generate.  The marks are stripped after each step (so the Spanish
-  step does not see French marks), counted and recorded per sentence as
-  ``"*word"`` etc.; a ``*``/``#``/``@`` that was already in the source text
-  (hashtags, handles) is kept.
+  step does not see French marks), also after a digit ("4*h"), counted and
+  recorded per sentence as ``"*word"`` etc.; a ``*``/``#``/``@`` that was
+  already in the source text (hashtags, handles) is kept.
+* **A second route for unknown words** (:mod:`pipeline.translate.lexicon`):
+  after each step, the words it marked go through other Apertium pairs
+  (French→Catalan→Spanish into the Spanish text, Spanish→Catalan→English into
+  the English), all of a step's words in one call.
+* **English clean-up** (:mod:`pipeline.translate.english`): capitals, tense,
+  a/an, quotes, possessives, a few systematic word choices.  ``raw=True`` turns
+  the route and the clean-up off: the bare pivot, the baseline to beat.
+* **Few processes.**  One call of :meth:`ApertiumTranslator.translate` starts
+  each step's pipeline once per worker (batches side by side, one per core) and
+  each route once; all start together, so the later ones load their
+  dictionaries while the first step runs.
 * Called as subprocesses with argument lists (never a shell) and a timeout.
+
+Measured with ``python bench/quality.py translation`` (newstest2012, the dev set):
+raw ``apertium fr-es | apertium spa-eng`` 13.71 BLEU / 47.01 chrF; this
+translator through ``pipeline translate --stdin`` 17.88 / 49.17.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipeline.fingerprints import APERTIUM_PACKAGES, debian_versions
 from pipeline.nlp import ModelMissingError
 from pipeline.translate.base import Rendered, TranslationError
+from pipeline.translate.english import clean_english
+from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
+from pipeline.translate.lexicon import PIVOT_GAPS, ROUTES, Router
 from pipeline.translate.segment import normalise_space
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
-MAX_BATCH_CHARS = 100_000  # per call: ~15k words, about a second of Apertium time
+MAX_BATCH_CHARS = 1_000_000  # per call: ~150k words; every call costs ~0.3 s of CPU per mode to start
+PRESTART_ROUTES_CHARS = 20_000  # ~3,000 words: the first step then outlasts the routes' start-up
 MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
 
-_MARK_RUN = re.compile(r"(?<![\w*#@])([*#@]+)(?=\w)")
-_LITERAL_MARK = re.compile(r"(?<![\w*#@])([*#@])(\w[\w'’.-]*)")
+# A mark starts a word: it follows no letter and no other mark, but may follow a digit
+# ("4*h": Apertium marks the "h" of "4h").
+_NOT_AFTER = r"(?<![^\W\d_])(?<![*#@])"
+_MARK_RUN = re.compile(_NOT_AFTER + r"([*#@]+)(?=\w)")
+_LITERAL_MARK = re.compile(_NOT_AFTER + r"([*#@])(\w[\w'’.-]*)")
+_ENGINE_MARK = re.compile(_NOT_AFTER + r"([*@])([^\W\d_][\w'-]*)")
 _WORD = re.compile(r"\w[\w'’.-]*")
 _STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
 _BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
+_CELA = re.compile(r"\b([Cc])ela\b")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
 
 
@@ -73,12 +101,19 @@ def missing_message(detail: str) -> str:
 class ApertiumTranslator:
     """French→Spanish→English with Apertium, many sentences per subprocess call.
 
+    By default the pivot's gaps are filled and its English cleaned up (see the
+    module docstring); ``raw=True`` gives the bare pivot (marks stripped only),
+    the baseline the project is measured against.
+
     >>> engine = ApertiumTranslator()  # doctest: +SKIP
     >>> engine.translate(["Le chat dort."])[0].text  # doctest: +SKIP
     'The cat sleeps.'
     """
 
     backend = "apertium"
+    # Per call: a dozen process starts (~3 s of CPU with the routes), so calls are large;
+    # 8,192 sentences are about 30 s of work, what a kill may lose (translate_cached commits per call).
+    sentences_per_call = 8192
 
     def __init__(
         self,
@@ -88,71 +123,160 @@ class ApertiumTranslator:
         executable: str = "apertium",
         pairs: tuple[str, ...] = PIVOT,
         workers: int = 0,
+        raw: bool = False,
     ):
         self.timeout_s = timeout_s
         self.max_batch_chars = max_batch_chars
         self.workers = workers if workers > 0 else _cores()
         self.pairs = pairs
+        self.raw = raw
         found = shutil.which(executable)
         if found is None:
             raise ApertiumMissingError(missing_message(f"no {executable!r} program on PATH"))
         self.executable = found
-        listed = self._run([self.executable, "-l"], b"").decode("utf-8", "replace").split()
+        listed = set(self._run([[self.executable, "-l"]], b"").decode("utf-8", "replace").split())
         absent = [pair for pair in pairs if pair not in listed]
         if absent:
             raise ApertiumMissingError(missing_message(f"direction(s) {', '.join(absent)} not installed"))
+        # The second route for unknown words runs where its pairs are installed (Debian
+        # apertium-fra-cat, -spa-cat, -eng-cat); without them the pivot runs alone.
+        self.routes: dict[str, Router] = {}
+        if not raw and pairs == PIVOT:
+            for name, modes in ROUTES.items():
+                if all(mode in listed for mode in modes):
+                    self.routes[name] = Router(modes, self._run_modes)
         self.model = "apertium " + " + ".join(pairs)
-        self.revision = debian_versions(DEBIAN_PACKAGES)
+        self.revision = debian_versions(DEBIAN_PACKAGES + (LEXICON_PACKAGES if self.routes else ()))
 
     def params(self) -> dict[str, Any]:
-        return {"pivot": list(self.pairs), "separator": "null-flush"}
+        params: dict[str, Any] = {"pivot": list(self.pairs), "separator": "null-flush"}
+        if self.raw:
+            params["raw"] = True
+        else:
+            params["routes"] = {name: list(router.modes) for name, router in sorted(self.routes.items())}
+        return params
 
     def translate(self, sentences: Sequence[str]) -> list[Rendered]:
-        texts = [normalise_space(s).translate(_LIGATURES) for s in sentences]
+        texts = [prepare_french(s) for s in sentences]
         todo = [i for i, t in enumerate(texts) if t]
-        batches = self._batches([texts[i] for i in todo])
-        # One Apertium pipeline keeps about one core busy (its slowest program sets
-        # the pace), so independent batches run side by side, one per core.
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(batches) or 1)) as pool:
-            done = [item for batch in pool.map(self._pivot, batches) for item in batch]
         results = [Rendered("")] * len(texts)
-        for index, rendered in zip(todo, done, strict=True):
-            results[index] = rendered
+        if not todo:
+            return results
+        french = [texts[i] for i in todo]
+        unknown: list[list[str]] = [[] for _ in todo]
+        batches = self._batches(french)  # the same cut for every step: one Spanish text per French one
+        # Every process pipeline starts now and loads its dictionaries while the first step
+        # runs (the lookups' and the second step's start-up is off the critical path).  The
+        # routes only for a large input: a short text may have no unknown word to look up.
+        chains = [[self._spawn((pair,)) for _ in batches] for pair in self.pairs]
+        early = sum(len(t) for t in french) >= PRESTART_ROUTES_CHARS
+        routes = {
+            name: (router, self._spawn(router.modes) if early else None)
+            for name, router in self.routes.items()
+        }
+        try:
+            spanish = english = french
+            for number, pair in enumerate(self.pairs):
+                lookup = None
+                if not self.raw and number == 0 and "french" in routes:
+                    lookup = functools.partial(self._lookup, *routes.pop("french"), {})
+                elif not self.raw and number == len(self.pairs) - 1:
+                    router, chain = routes.pop("spanish", (None, None))
+                    lookup = functools.partial(self._lookup, router, chain, PIVOT_GAPS)
+                english = self._step(pair, english, batches, chains[number], unknown, lookup)
+                if number == 0:
+                    spanish = english
+        finally:
+            for chain in [c for step in chains for c in step] + [c for _, c in routes.values() if c]:
+                chain.close()  # unused ones (after an error, or a route never needed)
+        if not self.raw:
+            english = [clean_english(en, es, fr) for en, es, fr in zip(english, spanish, french, strict=True)]
+        for index, text, words in zip(todo, english, unknown, strict=True):
+            results[index] = Rendered(text, unknown=tuple(dict.fromkeys(words)))
         return results
 
-    def _pivot(self, texts: list[str]) -> list[Rendered]:
-        """French → Spanish → English for one batch, marks stripped after each step."""
-        current = list(texts)
-        unknown: list[list[str]] = [[] for _ in texts]
-        for pair in self.pairs:
-            for index, out in enumerate(self._translate_batch(pair, current)):
-                clean, marked = strip_marks(out, current[index])
-                current[index] = _SPACE_BEFORE_PUNCT.sub("", clean)  # transfer leaves "word ," behind
-                unknown[index].extend(marked)
-        return [
-            Rendered(text, unknown=tuple(dict.fromkeys(words)))
-            for text, words in zip(current, unknown, strict=True)
-        ]
+    @staticmethod
+    def _lookup(
+        router: Router | None, chain: Chain | None, known: dict[str, str], words: list[str]
+    ) -> dict[str, str]:
+        """Translations of unknown ``words``: ``known`` ones first, the others through ``router``."""
+        found = {word: known[word] for word in words if word in known}
+        if router is not None:
+            found.update(router.lookup([w for w in words if w not in found], chain))
+        elif chain is not None:
+            chain.close()
+        return found
+
+    def _step(
+        self,
+        pair: str,
+        sources: list[str],
+        batches: list[range],
+        chains: list[Chain],
+        unknown: list[list[str]],
+        lookup: Callable[[list[str]], dict[str, str]] | None,
+    ) -> list[str]:
+        """One pivot step over all sentences; the words it marks unknown go through ``lookup``.
+
+        The batches run side by side: one Apertium pipeline keeps about one core
+        busy (its slowest program sets the pace).  Every unknown word of the step
+        is then looked up at once.
+        """
+
+        def run(batch: range, chain: Chain) -> list[str]:
+            return self._run_modes((pair,), sources[batch.start : batch.stop], chain)
+
+        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            outputs = [out for batch in pool.map(run, batches, chains) for out in batch]
+        if lookup is not None:
+            marked = [w for out, src in zip(outputs, sources, strict=True) for w in engine_marked(out, src)]
+            found = lookup(marked)
+            if found:
+                outputs = [replace_marked(out, src, found) for out, src in zip(outputs, sources, strict=True)]
+        results = []
+        for index, (out, src) in enumerate(zip(outputs, sources, strict=True)):
+            clean, marked = strip_marks(out, src)
+            results.append(_SPACE_BEFORE_PUNCT.sub("", clean))  # transfer leaves "word ," behind
+            unknown[index].extend(marked)
+        return results
 
     # --- batching and the separator scheme ------------------------------
 
-    def _batches(self, texts: list[str]) -> list[list[str]]:
-        """Consecutive runs of ``texts``, one per worker at least, each worth a process start-up."""
-        total = sum(len(t) for t in texts)
-        target = min(self.max_batch_chars, max(MIN_BATCH_CHARS, -(-total // self.workers)))
-        batches: list[list[str]] = []
-        size = 0
-        for text in texts:
-            if not batches or size + len(text) > target:
-                batches.append([])
-                size = 0
-            batches[-1].append(text)
-            size += len(text) + 2
-        return batches
+    def _batches(self, texts: list[str]) -> list[range]:
+        """Consecutive index ranges of ``texts`` of about equal size, one per worker at most.
 
-    def _translate_batch(self, pair: str, segments: list[str]) -> list[str]:
+        A batch is worth a process start-up (~0.3 s of CPU per mode) only above
+        ``MIN_BATCH_CHARS``; none exceeds ``max_batch_chars``.
+        """
+        sizes = [len(t) + 1 for t in texts]
+        total = sum(sizes)
+        count = max(1, min(self.workers, total // MIN_BATCH_CHARS), -(-total // self.max_batch_chars))
+        count = min(count, len(texts))
+        batches: list[range] = []
+        start, running = 0, 0
+        for index, size in enumerate(sizes):
+            running += size
+            if len(batches) < count - 1 and running >= total * (len(batches) + 1) / count:
+                batches.append(range(start, index + 1))
+                start = index + 1
+        batches.append(range(start, len(texts)))
+        return [b for b in batches if len(b)]
+
+    def _run_modes(
+        self, modes: tuple[str, ...], segments: list[str], chain: Chain | None = None
+    ) -> list[str]:
+        """``segments`` through a chain of Apertium modes (one process pipeline): one output each.
+
+        ``chain``, if given, is those modes already started (:meth:`_spawn`).
+        """
+        if not segments:
+            if chain is not None:
+                chain.close()
+            return []
         data = "".join(to_stream(segment) + "\0" for segment in segments).encode("utf-8")
-        raw = self._run([self.executable, "-z", "-f", "none", pair], data).decode("utf-8", "replace")
+        if chain is None:
+            chain = self._spawn(modes)
+        raw = chain.finish(data).decode("utf-8", "replace")
         blocks = raw.split("\0")
         extra = blocks[len(segments) :]
         if len(blocks) >= len(segments) and not any(b.strip() for b in extra):
@@ -161,22 +285,137 @@ class ApertiumTranslator:
                 return [normalise_space(p) for p in parts if p is not None]
         if len(segments) == 1:
             raise TranslationError(
-                f"apertium {pair} returned an unreadable block for {segments[0]!r}: {raw!r}"
+                f"apertium {'|'.join(modes)} returned an unreadable block for {segments[0]!r}: {raw!r}"
             )
         middle = len(segments) // 2
-        return self._translate_batch(pair, segments[:middle]) + self._translate_batch(pair, segments[middle:])
+        return self._run_modes(modes, segments[:middle]) + self._run_modes(modes, segments[middle:])
 
-    def _run(self, argv: list[str], data: bytes) -> bytes:
+    def _argvs(self, modes: tuple[str, ...]) -> list[list[str]]:
+        return [[self.executable, "-z", "-f", "none", mode] for mode in modes]
+
+    def _spawn(self, modes: tuple[str, ...]) -> Chain:
+        """Start ``modes`` now, to be fed later: loading a pair costs ~0.3–1 s, done while other work runs."""
+        return Chain(self._argvs(modes), self.timeout_s)
+
+    def _run(self, argvs: list[list[str]], data: bytes) -> bytes:
+        """Run a pipeline of commands (``a | b | …``, no shell) on ``data``; the last one's output."""
+        return Chain(argvs, self.timeout_s).finish(data)
+
+
+class Chain:
+    """A started pipeline of processes ``a | b | …`` (no shell) waiting for its input.
+
+    :meth:`finish` feeds it, waits and returns the last process's output;
+    :meth:`close` ends it unused.  stderr goes to files: a pipe nobody reads
+    would block a chatty program.
+    """
+
+    def __init__(self, argvs: list[list[str]], timeout_s: float):
+        self.command = " | ".join(" ".join(argv) for argv in argvs)
+        self.timeout_s = timeout_s
+        self._stack = contextlib.ExitStack()
+        self._errors = [self._stack.enter_context(tempfile.TemporaryFile()) for _ in argvs]  # noqa: SIM115 (closed by finish or close)
+        self._processes: list[subprocess.Popen[bytes]] = []
         try:
-            done = subprocess.run(argv, input=data, capture_output=True, timeout=self.timeout_s, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise TranslationError(f"{' '.join(argv)} timed out after {self.timeout_s:g} s") from exc
+            for argv, error in zip(argvs, self._errors, strict=True):
+                stdin = self._processes[-1].stdout if self._processes else subprocess.PIPE
+                self._processes.append(
+                    subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=error)
+                )
+                if len(self._processes) > 1 and self._processes[-2].stdout is not None:
+                    self._processes[-2].stdout.close()  # the next process owns the pipe now
         except OSError as exc:
-            raise ApertiumMissingError(missing_message(f"cannot run {argv[0]}: {exc}")) from exc
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip()[-500:]
-            raise TranslationError(f"{' '.join(argv)} exited with status {done.returncode}: {detail}")
-        return done.stdout
+            self.close()
+            raise ApertiumMissingError(missing_message(f"cannot run {argvs[0][0]}: {exc}")) from exc
+
+    def finish(self, data: bytes) -> bytes:
+        processes = self._processes
+        try:
+            if len(processes) == 1:
+                out, _ = processes[0].communicate(data, timeout=self.timeout_s)
+            else:
+                # Fed from a thread: Apertium streams, so writing everything before
+                # reading could fill the pipes and deadlock.
+                feeder = threading.Thread(target=_feed, args=(processes[0], data), daemon=True)
+                feeder.start()
+                out, _ = processes[-1].communicate(timeout=self.timeout_s)
+                for process in processes[:-1]:
+                    process.wait(timeout=self.timeout_s)
+                feeder.join(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            raise TranslationError(f"{self.command} timed out after {self.timeout_s:g} s") from exc
+        try:
+            for process, error in zip(processes, self._errors, strict=True):
+                if process.returncode != 0:
+                    error.seek(0)
+                    detail = error.read().decode("utf-8", "replace").strip()[-500:]
+                    raise TranslationError(
+                        f"{self.command} exited with status {process.returncode}: {detail}"
+                    )
+        finally:
+            self._stack.close()
+        return out
+
+    def close(self) -> None:
+        """End the pipeline without using it."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+        self._stack.close()
+
+
+def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
+    assert process.stdin is not None
+    try:
+        process.stdin.write(data)
+    except BrokenPipeError:  # the process died; its status says why
+        pass
+    finally:
+        process.stdin.close()
+
+
+def prepare_french(text: str) -> str:
+    """What the French analyser reads best: one line, ligatures spelled out, "cela" as "ça".
+
+    fr→es analyses "cela" as a form of the verb "celer" ("to conceal": "sans que
+    cela serve" came out "without that concealed serve"); "ça" is the same pronoun.
+
+    >>> prepare_french("Le  cœur\\n du projet ? Cela dépend.")
+    'Le coeur du projet ? Ça dépend.'
+    """
+    return _CELA.sub(
+        lambda m: "Ça" if m.group(1) == "C" else "ça", normalise_space(text).translate(_LIGATURES)
+    )
+
+
+def engine_marked(output: str, source: str) -> list[str]:
+    """Words Apertium marked unknown (``*``) or missing from its bilingual dictionary (``@``).
+
+    >>> engine_marked("un *désavantageux @priori de #Maroc", "… #Maroc")
+    ['désavantageux', 'priori']
+    """
+    return [m.group(2) for m in _ENGINE_MARK.finditer(output) if m.group(0) not in source]
+
+
+def replace_marked(output: str, source: str, translations: dict[str, str]) -> str:
+    """Put each marked word's translation in its place (the mark goes with it).
+
+    >>> replace_marked("un acuerdo *désavantageux con *Rusia", "", {"désavantageux": "desventajoso"})
+    'un acuerdo desventajoso con *Rusia'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(2)
+        if word in translations and match.group(0) not in source:
+            return translations[word]
+        return match.group(0)
+
+    return _ENGINE_MARK.sub(replace, output)
 
 
 def to_stream(text: str) -> str:

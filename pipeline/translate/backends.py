@@ -8,12 +8,16 @@
 * ``auto``: the first of ct2 (if ``ct2_dir`` is set), neural, offline that loads.
 
 An explicitly requested backend that cannot load is an error naming what is
-missing; ``auto`` falls back and records every reason in its notes.
+missing; ``auto`` falls back and records every reason in its notes.  ``auto``
+first looks at the local files (:func:`neural_weights_present`: the model
+directory, or the Hugging Face cache's snapshot of the pinned revision), so a
+machine without neural weights falls back without importing transformers.
 """
 
 from __future__ import annotations
 
 from pipeline.catalogue import ModelCard, get_card
+from pipeline.fingerprints import hub_snapshot_present
 from pipeline.nlp import ModelMissingError
 from pipeline.settings import Settings, TranslateSettings
 from pipeline.translate.apertium import ApertiumTranslator
@@ -65,8 +69,31 @@ def load_ct2(settings: TranslateSettings) -> SentenceTranslator:
     )
 
 
-def load_offline(settings: TranslateSettings) -> SentenceTranslator:
-    return ApertiumTranslator(timeout_s=settings.apertium_timeout_s)
+def load_offline(settings: TranslateSettings, raw: bool = False) -> SentenceTranslator:
+    """The Apertium pivot; ``raw`` without its second routes and English clean-up (a baseline)."""
+    return ApertiumTranslator(timeout_s=settings.apertium_timeout_s, raw=raw)
+
+
+def _where(settings: TranslateSettings) -> str:
+    try:
+        card = translate_card(settings)
+    except KeyError:
+        return repr(settings.model)
+    return f"{card.model_id} @ {card.revision}" if card.revision else card.model_id
+
+
+def neural_weights_present(settings: TranslateSettings) -> bool:
+    """Whether the neural model's files are on this machine (no import, no network).
+
+    >>> from pipeline.settings import TranslateSettings
+    >>> neural_weights_present(TranslateSettings(model="/no/such/model/dir"))
+    False
+    """
+    try:
+        card = translate_card(settings)
+    except KeyError:
+        return False
+    return card.is_local or hub_snapshot_present(card.model_id, card.revision)
 
 
 def describe(translator: SentenceTranslator) -> str:
@@ -91,6 +118,9 @@ def select_translator(settings: Settings) -> tuple[SentenceTranslator, list[str]
     if not ts.ct2_dir:
         reasons.append("ct2 skipped: translate.ct2_dir is not set")
     for name in order:
+        if name == "neural" and not neural_weights_present(ts):
+            reasons.append(f"neural unavailable: {_where(ts)} is not on this machine")
+            continue
         try:
             # auto only uses weights already on this machine (no hub retry loop offline)
             translator = load_neural(ts, local_files_only=True) if name == "neural" else loaders[name](ts)

@@ -2,7 +2,14 @@
 
 An engine turns a list of French sentences into a list of :class:`Rendered`
 English sentences, in the same order.  Engines know nothing of articles, records
-or caches: :func:`translate_cached` adds the cache, the stage adds the records.
+or caches: :func:`translate_cached` adds the shared output cache
+(:mod:`pipeline.cache`), the stage adds the records.
+
+A cached translation is keyed by everything that decides it, after the cache's
+key policy (:func:`translation_key`, :mod:`pipeline.cache`): the engine
+(backend, model, revision), its output-affecting parameters, the files of a
+local model directory, the version of the engine's code (:func:`engine_code`:
+new code, new translations) and the sentence.
 
 >>> sorted_batches([3, 10, 1, 7], batch_size=2)
 [[1, 3], [0, 2]]
@@ -10,14 +17,16 @@ or caches: :func:`translate_cached` adds the cache, the stage adds the records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pipeline.cache import CacheKey
-from pipeline.fingerprints import local_files
+from pipeline.cache import Cache, CacheKey, cache_key
+from pipeline.fingerprints import code_version, local_files
 from pipeline.progress import progress
-from pipeline.translate.cache import TranslationCache, translation_key
+
+KIND = "translation"  # the cache's kind for sentence translations
 
 
 class TranslationError(RuntimeError):
@@ -79,22 +88,54 @@ class CacheStats:
     translated: list[str] = field(default_factory=list)  # the sentences actually sent to the engine
 
 
-# Sentences per engine call and cache commit: big enough to keep Apertium's workers and
-# neural batches busy, small enough that a kill loses under a minute of work.
+# Sentences per engine call and cache commit: big enough to keep neural batches busy, small
+# enough that a kill loses under a minute of work.  An engine whose calls have a fixed cost
+# (Apertium starts a dozen processes per call) says how many it wants (``sentences_per_call``).
 _COMMIT_EVERY = 512
 
 
+def translation_key(
+    backend: str,
+    model: str | None,
+    revision: str | None,
+    params: Mapping[str, Any],
+    sentence: str,
+    code: str | None = None,
+) -> CacheKey:
+    """The key of one sentence's translation by one engine (and engine code) with one set of parameters."""
+    return cache_key(KIND, f"{backend}:{model}", revision, params, sentence, code=code)
+
+
+def cache_params(translator: SentenceTranslator) -> dict[str, Any]:
+    """The engine's parameters plus the files of a local model directory (retrained in place)."""
+    params = translator.params()
+    files = local_files(translator.model) if translator.model else None
+    return {**params, "local_files": files} if files else params
+
+
+@functools.cache
+def _module_code(module: str) -> str:
+    return code_version([module])
+
+
+def engine_code(translator: SentenceTranslator) -> str:
+    """The version of the code that makes ``translator``'s output: its module and what it imports.
+
+    The offline engine's code is its model (rules, routes, clean-up); a neural
+    engine's decides how sentences are split, batched and decoded.
+    """
+    return _module_code(type(translator).__module__)
+
+
 def translate_cached(
-    translator: SentenceTranslator, sentences: Sequence[str], cache: TranslationCache | None
+    translator: SentenceTranslator, sentences: Sequence[str], cache: Cache | None
 ) -> tuple[list[Rendered], CacheStats]:
     """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
     stats = CacheStats()
-    params = translator.params()
-    files = local_files(translator.model) if translator.model else None
-    if files:
-        params = {**params, "local_files": files}  # a model retrained in the same directory
+    params = cache_params(translator)
+    code = engine_code(translator)
     keys = [
-        translation_key(translator.backend, translator.model, translator.revision, params, s)
+        translation_key(translator.backend, translator.model, translator.revision, params, s, code)
         for s in sentences
     ]
     found: dict[CacheKey, Rendered] = {}
@@ -110,8 +151,9 @@ def translate_cached(
     stats.translated = list(todo.values())
     pending = list(todo.items())
     # Committed chunk by chunk: a run killed halfway keeps the translations it had made.
-    for start in progress(range(0, len(pending), _COMMIT_EVERY), "translate", unit="chunk"):
-        chunk = dict(pending[start : start + _COMMIT_EVERY])
+    every = int(getattr(translator, "sentences_per_call", _COMMIT_EVERY))
+    for start in progress(range(0, len(pending), every), "translate", unit="chunk"):
+        chunk = dict(pending[start : start + every])
         fresh = translator.translate(list(chunk.values()))
         if len(fresh) != len(chunk):
             raise TranslationError(

@@ -17,10 +17,9 @@ which English span (``Translation.alignment``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from spacy.language import Language
 
 from pipeline.records import AlignedSentence, Article, Provenance, Span, Summary, Translation
 from pipeline.translate.base import Rendered
@@ -42,14 +41,16 @@ class Document:
         return f"{self.kind}:{self.target}:en"  # a summary may share its article's id
 
 
-def article_document(article: Article, nlp: Callable[[], Language]) -> Document:
+def article_document(article: Article) -> Document:
     """Sentences from ingest (``Article.sentences``), grouped by ``Article.paragraphs``.
 
     A paragraph without sentences (a title line, say) is translated as one unit;
-    an article with no segmentation at all is segmented here with spaCy.
+    an article with no segmentation at all is segmented here
+    (:func:`~pipeline.translate.segment.segment_text`).  Where ingest cut a
+    sentence mid-clause, the pieces are joined again (:func:`join_clause_cuts`).
     """
     if not article.sentences and not article.paragraphs:
-        return text_document("article", article.id, article.text, nlp())
+        return text_document("article", article.id, article.text)
     by_paragraph: dict[int, list[Span]] = {}
     for sentence in article.sentences:
         span = _strip(article.text, sentence.start, sentence.end)
@@ -60,12 +61,45 @@ def article_document(article: Article, nlp: Callable[[], Language]) -> Document:
             span = _strip(article.text, paragraph.start, paragraph.end)
             if span is not None:
                 by_paragraph[index] = [span]
-    paragraphs = [sorted(by_paragraph[i], key=lambda s: s.start) for i in sorted(by_paragraph)]
+    paragraphs = [
+        join_clause_cuts(article.text, sorted(by_paragraph[i], key=lambda s: s.start))
+        for i in sorted(by_paragraph)
+    ]
     return Document("article", article.id, article.text, paragraphs)
 
 
-def summary_document(summary: Summary, nlp: Callable[[], Language]) -> Document:
-    """A summary's own sentences (``Summary.sentences``) located in its text, else spaCy's."""
+# A sentence ends with .!?… (maybe then closing quotes or brackets); the next one starts
+# with a capital, a digit, a quote, a bracket or a dash.
+_CLOSED = re.compile(r"[.!?…:;][\s»\"”’')\]]*$")
+_ONLY_OPENERS = re.compile(r"[\s«\"“(\[—–-]+")  # a piece cut off before its sentence ("«")
+_OPENS = re.compile(r"^[\s«\"“(\[—–-]*[A-ZÀ-ÖØ-Þ0-9]")
+
+
+def join_clause_cuts(text: str, spans: list[Span]) -> list[Span]:
+    """Join consecutive sentence spans where the cut between them is not a sentence end.
+
+    A statistical segmenter sometimes cuts mid-clause (after "«", inside a
+    hyphenated name); translated apart, the pieces lose their context.
+
+    >>> text = "Au Royaume-Uni, des évêques ont écrit. « Ils attendent. »"
+    >>> spans = [Span(0, 9), Span(10, 38), Span(39, 40), Span(41, 57)]
+    >>> [text[s.start : s.end] for s in join_clause_cuts(text, spans)]
+    ['Au Royaume-Uni, des évêques ont écrit.', '« Ils attendent. »']
+    """
+    joined: list[Span] = []
+    for span in spans:
+        if joined:
+            previous, piece = text[joined[-1].start : joined[-1].end], text[span.start : span.end]
+            opens = bool(_OPENS.match(piece) or _ONLY_OPENERS.fullmatch(piece))
+            if _ONLY_OPENERS.fullmatch(previous) or not (_CLOSED.search(previous) and opens):
+                joined[-1] = Span(joined[-1].start, span.end)
+                continue
+        joined.append(span)
+    return joined
+
+
+def summary_document(summary: Summary) -> Document:
+    """A summary's own sentences (``Summary.sentences``) located in its text, else segmented here."""
     spans: list[Span] = []
     cursor = 0
     for sentence in summary.sentences:
@@ -77,7 +111,7 @@ def summary_document(summary: Summary, nlp: Callable[[], Language]) -> Document:
         spans.append(Span(start, start + len(wanted)))
         cursor = start + len(wanted)
     if not spans:
-        return text_document("summary", summary.id, summary.text, nlp())
+        return text_document("summary", summary.id, summary.text)
     # Keep the summary's paragraph breaks: a blank line between two sentences starts a new paragraph.
     paragraphs: list[list[Span]] = [[spans[0]]]
     for previous, span in itertools.pairwise(spans):
@@ -88,9 +122,9 @@ def summary_document(summary: Summary, nlp: Callable[[], Language]) -> Document:
     return Document("summary", summary.id, summary.text, paragraphs)
 
 
-def text_document(kind: str, target: str, text: str, nlp: Language) -> Document:
-    """Free text: paragraphs at blank lines, sentences from spaCy."""
-    paragraphs = [[Span(a, b) for a, b in para] for para in segment_text(text, nlp)]
+def text_document(kind: str, target: str, text: str) -> Document:
+    """Free text: paragraphs at blank lines, then sentences (no model: see :func:`segment_text`)."""
+    paragraphs = [[Span(a, b) for a, b in para] for para in segment_text(text)]
     return Document(kind, target, text, paragraphs)
 
 

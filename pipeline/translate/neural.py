@@ -84,7 +84,12 @@ class NeuralTranslator(ABC):
         self.target_prefix = target_prefix  # NLLB-style target language token, if any
 
     def params(self) -> dict[str, Any]:
-        return {**self.generation.as_params(), "max_input_tokens": self.max_input_tokens}
+        params = {**self.generation.as_params(), "max_input_tokens": self.max_input_tokens}
+        if self.generation.beam_size > 1:
+            # Beam search over a padded batch depends on its batch-mates (greedy does not:
+            # each output is cut to its own budget), so the batch size changes the output.
+            params["batch_size"] = self.batch_size
+        return params
 
     # --- input limit -------------------------------------------------------
 
