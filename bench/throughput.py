@@ -9,8 +9,8 @@ In one invocation, under the same machine load:
 3. the same input into a NEW run directory, warm cache (every stage runs; model
    outputs come from the cache);
 4. the floors, in this process, over the texts the pipeline handled (read back from
-   the cold run's files): spaCy ``nlp.pipe`` over the article texts, the dedup
-   embedder over the article sentences and the ledes dedup embeds, and raw Apertium
+   the cold run's files): spaCy ``nlp.pipe`` over the article texts, each stage's
+   embedder over what it embeds (summarize: sentences; dedup: ledes), and raw Apertium
    fr→es→en (two streaming subprocesses, one call each) over the article and
    summary texts.
 
@@ -219,7 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 texts, settings.ingest.spacy_model, args.spacy_processes
             )
             # What the stages embed, each with its own model: summarize every sentence, dedup a lede.
-            if "summarize" in args.stages:
+            # The offline summariser embeds sentences only with the centrality scorer.
+            if (
+                "summarize" in args.stages
+                and getattr(settings.summarize, "scorer", "centrality") == "centrality"
+            ):
                 sentences = [s for a in records for s in a.sentence_texts()]
                 model = getattr(settings.summarize, "embedding_model", settings.dedup.embedding_model)
                 floors[f"embedder {model} ({len(sentences)} sentences)"] = embedder_floor(
