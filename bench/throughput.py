@@ -9,8 +9,8 @@ In one invocation, under the same machine load:
 3. the same input into a NEW run directory, warm cache (every stage runs; model
    outputs come from the cache);
 4. the floors, in this process, over the texts the pipeline handled (read back from
-   the cold run's files): spaCy ``nlp.pipe`` over the article texts, the dedup
-   embedder over the article sentences and the ledes dedup embeds, and raw Apertium
+   the cold run's files): spaCy ``nlp.pipe`` over the article texts, each stage's
+   embedder over what it embeds (summarize: sentences; dedup: ledes), and raw Apertium
    fr→es→en (two streaming subprocesses, one call each) over the article and
    summary texts.
 
@@ -133,12 +133,12 @@ def spacy_floor(texts: list[str], model: str, processes: int) -> Cost:
     return timed(lambda: sum(1 for _ in nlp.pipe(texts, batch_size=64, n_process=processes)))
 
 
-def embedder_floor(sentences: list[str], ledes: list[str], model_name: str, batch_size: int) -> Cost:
-    """The dedup embedder over every sentence and lede, one batched call each (load not counted)."""
+def embedder_floor(texts: list[str], model_name: str, batch_size: int) -> Cost:
+    """A stage's embedder over its texts, one batched call (model load not counted)."""
     from pipeline.dedup.embeddings import embed, load_embedder
 
     model = load_embedder(model_name)
-    return timed(lambda: (embed(model, sentences, batch_size), embed(model, ledes, batch_size)))
+    return timed(lambda: embed(model, texts, batch_size))
 
 
 def apertium_floor(texts: list[str]) -> Cost:
@@ -218,13 +218,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             floors["spaCy nlp.pipe (full pipeline)"] = spacy_floor(
                 texts, settings.ingest.spacy_model, args.spacy_processes
             )
-            if "dedup" in args.stages or "summarize" in args.stages:
+            # What the stages embed, each with its own model: summarize every sentence, dedup a lede.
+            # The offline summariser embeds sentences only with the centrality scorer.
+            if (
+                "summarize" in args.stages
+                and getattr(settings.summarize, "scorer", "centrality") == "centrality"
+            ):
                 sentences = [s for a in records for s in a.sentence_texts()]
+                model = getattr(settings.summarize, "embedding_model", settings.dedup.embedding_model)
+                floors[f"embedder {model} ({len(sentences)} sentences)"] = embedder_floor(
+                    sentences, model, settings.dedup.batch_size
+                )
+            if "dedup" in args.stages:
                 ledes = [representation_text(a, settings.dedup.embed_max_words) for a in records]
-                floors[f"embedder {settings.dedup.embedding_model} ({len(sentences)} sentences + ledes)"] = (
-                    embedder_floor(
-                        sentences, ledes, settings.dedup.embedding_model, settings.dedup.batch_size
-                    )
+                model = settings.dedup.embedding_model
+                floors[f"embedder {model} ({len(ledes)} ledes)"] = embedder_floor(
+                    ledes, model, settings.dedup.batch_size
                 )
             if "translate" in args.stages:
                 floors["apertium fr→es→en (articles + summaries)"] = apertium_floor(
