@@ -8,7 +8,7 @@ APT_DIRS := $(addprefix /usr/share/apertium/,apertium-fr-es apertium-eng-spa ape
 # bench/report_browser.py opens the report in headless Chromium (not needed by the tests).
 BENCH_APT_PACKAGES := chromium
 
-.PHONY: setup system-deps bench-deps run test lint typecheck bench clean
+.PHONY: setup system-deps bench-deps run test lint typecheck bench quality clean
 
 setup: $(VENV)/.installed system-deps
 
@@ -53,6 +53,14 @@ typecheck: setup
 bench: setup
 	$(PY) bench/dedup.py
 	$(PY) bench/translate.py
+	$(PY) bench/throughput.py
+
+# Dev-set quality with the baselines measured in the same run (needs ../shared/datasets).
+DATA ?= ../shared/datasets
+quality: setup
+	$(PY) bench/quality.py summaries --data $(DATA)/orangesum --split valid --target-words 33
+	$(PY) bench/quality.py events --data $(DATA)/orangesum
+	$(PY) bench/quality.py translation --data $(DATA)/newstest --year 2013
 
 clean:
 	rm -rf runs .pytest_cache
