@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python models/sentence-scorer/train.py --data ../shared/datasets/orangesum
 
-For a seeded sample of train articles (``--articles``, default 2400: the shipped weights), each article goes
+For a seeded sample of train articles (``--articles``, default 5000: the shipped weights), each article goes
 through the pipeline's real ingest (cached: :mod:`eval.orangesum`) and the summariser's own
 candidate sentences (:func:`pipeline.summarize.offline.candidate_units`).  Each candidate's
 target is its mean ROUGE-1/ROUGE-2 F-measure against the journalist's abstract (French
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=Path("../shared/datasets/orangesum"))
-    parser.add_argument("--articles", type=int, default=2400, help="train articles sampled (seeded)")
+    parser.add_argument("--articles", type=int, default=5000, help="train articles sampled (seeded)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--hidden", type=int, default=16, help="hidden units (0 = a linear model)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
