@@ -24,6 +24,7 @@ from pipeline.records import (
     Translation,
 )
 from pipeline.rundir import ARTICLES, CLUSTERS, REJECTED, SUMMARIES, TRANSLATIONS, RunDir
+from pipeline.settings import Settings
 
 # Three short articles: two about the same (invented) event, one about another.
 ARTICLE_PARAGRAPHS = {
@@ -254,3 +255,24 @@ def write_references(path: Path) -> Path:
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
         )
     return path
+
+
+def eval_settings(refs_dir: Path) -> Settings:
+    """Settings scoring against references written to ``refs_dir``: no cache or Apertium, small bootstrap."""
+    overrides = {
+        "score.references": str(write_references(refs_dir)),
+        "score.bootstrap_samples": 200,
+        "score.apertium_baseline": False,
+    }
+    return Settings.load(overrides={"cache.enabled": False, **overrides})
+
+
+def build_scored_run(path: Path, settings: Settings) -> RunDir:
+    """:func:`build_full_run`, then the score and report stages over it."""
+    from eval.report import ReportStage
+    from eval.score import ScoreStage
+
+    run = build_full_run(path)
+    ScoreStage(settings).run(run)
+    ReportStage(settings).run(run)
+    return run

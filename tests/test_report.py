@@ -27,10 +27,13 @@ from pipeline.settings import Settings
 from tests.eval_runs import (
     build_articles,
     build_full_run,
+    build_scored_run,
     make_article,
     make_summary,
     make_translation,
-    write_references,
+)
+from tests.eval_runs import (
+    eval_settings as make_eval_settings,
 )
 
 ATTACK = '<script>alert(1)</script> <img src=x onerror="alert(2)"> <a href="javascript:alert(3)">x</a>'
@@ -38,21 +41,12 @@ ATTACK = '<script>alert(1)</script> <img src=x onerror="alert(2)"> <a href="java
 
 @pytest.fixture(scope="module")
 def eval_settings(tmp_path_factory):
-    refs = write_references(tmp_path_factory.mktemp("refs"))
-    overrides = {
-        "score.references": str(refs),
-        "score.bootstrap_samples": 200,
-        "score.apertium_baseline": False,
-    }
-    return Settings.load(overrides={"cache.enabled": False, **overrides})
+    return make_eval_settings(tmp_path_factory.mktemp("refs"))
 
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory, eval_settings):
-    run = build_full_run(tmp_path_factory.mktemp("report") / "run")
-    ScoreStage(eval_settings).run(run)
-    ReportStage(eval_settings).run(run)
-    return run
+    return build_scored_run(tmp_path_factory.mktemp("report") / "run", eval_settings)
 
 
 class _Tags(HTMLParser):

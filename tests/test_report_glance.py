@@ -13,39 +13,30 @@ import pytest
 
 from eval.report import ReportStage, render_report
 from eval.report_view import MAX_SUMMARY_CARDS, MAX_TRANSLATIONS, identical_baselines
-from eval.score import ScoreStage
 from pipeline.records import Cluster, PairLink, Summary
 from pipeline.rundir import ARTICLES, CLUSTERS, REPORT_HTML, SCORES, SUMMARIES, TRANSLATIONS, RunDir
-from pipeline.settings import Settings
 from tests.eval_runs import (
     ARTICLE_PARAGRAPHS,
     ENGLISH,
     PROVENANCE_SUMMARY,
-    build_full_run,
+    build_scored_run,
     make_article,
     make_summary,
     make_translation,
-    write_references,
+)
+from tests.eval_runs import (
+    eval_settings as make_eval_settings,
 )
 
 
 @pytest.fixture(scope="module")
 def eval_settings(tmp_path_factory):
-    refs = write_references(tmp_path_factory.mktemp("refs"))
-    overrides = {
-        "score.references": str(refs),
-        "score.bootstrap_samples": 200,
-        "score.apertium_baseline": False,
-    }
-    return Settings.load(overrides={"cache.enabled": False, **overrides})
+    return make_eval_settings(tmp_path_factory.mktemp("refs"))
 
 
 @pytest.fixture(scope="module")
 def scored_run(tmp_path_factory, eval_settings):
-    run = build_full_run(tmp_path_factory.mktemp("glance") / "run")
-    ScoreStage(eval_settings).run(run)
-    ReportStage(eval_settings).run(run)
-    return run
+    return build_scored_run(tmp_path_factory.mktemp("glance") / "run", eval_settings)
 
 
 def _section(html: str, name: str) -> str:
