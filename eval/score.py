@@ -58,6 +58,7 @@ from eval.metrics import (
 from eval.metrics.base import package_version
 from eval.references import ReferenceSet, load_references
 from eval.runfiles import RunRecords, load_run
+from pipeline.progress import progress
 from pipeline.records import Article, Provenance, Summary, Translation
 from pipeline.rundir import ARTICLES, CLUSTERS, SCORES, SUMMARIES, TRANSLATIONS, RunDir
 from pipeline.settings import ScoreSettings, Settings
@@ -116,7 +117,8 @@ def _score_systems(
     systems: list[System], metrics: Sequence[Metric], bootstrap: BootstrapSettings
 ) -> list[dict[str, Any]]:
     out = []
-    for system in systems:
+    # Bootstrap resampling of every metric is what takes time here: one tick per system.
+    for system in progress(systems, "score", unit="system"):
         pairs = system.pairs()
         out.append(
             {

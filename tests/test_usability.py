@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -227,3 +228,20 @@ def test_one_download_hint_everywhere():
         if "huggingface-cli" in path.read_text(encoding="utf-8"):
             stale.append(str(path))
     assert stale == []
+
+
+def test_score_shows_progress(tmp_path, capsys):
+    """Score resamples every metric of every system: it was silent for tens of seconds."""
+    from eval.score import ScoreStage
+    from pipeline import progress
+    from tests.eval_runs import build_full_run, eval_settings
+
+    run = build_full_run(tmp_path / "run")
+    settings = eval_settings(tmp_path / "refs")
+    capsys.readouterr()
+    progress.configure(True)
+    try:
+        ScoreStage(settings).run(run)
+    finally:
+        progress.configure(None)
+    assert re.search(r"score: .*system", capsys.readouterr().err)
