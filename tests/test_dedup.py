@@ -7,12 +7,14 @@ are ingested once (conftest), and the seed dedup result is computed once.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from itertools import combinations
 
 import pytest
 
 from eval.clustering import adjusted_rand_index, load_gold_clusters, pairwise_scores
+from pipeline.cache import NullCache
 from pipeline.dedup import DedupStage, dedup_articles
 from pipeline.dedup.embeddings import embed, load_embedder, resolve_embedder
 from pipeline.dedup.events import PairScorer, build_profiles, representation_text
@@ -356,3 +358,16 @@ def _article(name: str, text: str, sentences: bool = True) -> Article:
     return Article(
         id=name, name=name, source=f"{name}.txt", text=text, paragraphs=paragraphs, sentences=sents
     )
+
+
+def test_embedding_shows_progress(settings, embedder, capsys):
+    """Encoding the ledes is the slowest step of a large run: it must not be silent."""
+    from pipeline import progress
+    from tests.eval_runs import build_articles
+
+    progress.configure(True)
+    try:
+        dedup_articles(build_articles(), settings, embedder=embedder, cache=NullCache())
+    finally:
+        progress.configure(None)
+    assert re.search(r"dedup: .*batch", capsys.readouterr().err)

@@ -28,6 +28,7 @@ from pipeline.dedup.embeddings import ENCODING_VERSION, embed, load_embedder, pr
 from pipeline.dedup.events import cluster_events, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.fingerprints import local_files
+from pipeline.progress import progress
 from pipeline.records import Article, Cluster, Passage, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
 from pipeline.settings import DedupSettings, Settings
@@ -35,9 +36,9 @@ from pipeline.stage import Stage, StageResult
 
 __all__ = ["DedupResult", "DedupStage", "dedup_articles", "embed_articles", "embed_cached"]
 
-# Texts per cache commit: large enough to batch the encoder well, small enough that a
-# killed run loses little.
-_COMMIT_EVERY = 512
+# Texts per cache commit (and progress tick): large enough to batch the encoder well,
+# small enough that a killed run loses little.
+_COMMIT_EVERY = 128
 
 
 @dataclass
@@ -141,8 +142,8 @@ def embed_cached(
 
     rows: list[np.ndarray] = []
     hits = cache.hits
-    for start in range(0, len(texts), _COMMIT_EVERY):
-        chunk = texts[start : start + _COMMIT_EVERY]
+    chunks = [texts[start : start + _COMMIT_EVERY] for start in range(0, len(texts), _COMMIT_EVERY)]
+    for chunk in progress(chunks, "dedup", unit="batch"):
         rows.extend(memoize_batch(cache, "embedding", model_label, prov.revision, params, chunk, encode))
     return np.vstack(rows).astype(np.float32, copy=False), cache.hits - hits
 
