@@ -119,6 +119,25 @@ def test_formats(tmp_path, settings):
     assert [(r.reason, r.source.endswith("c.jsonl#L2")) for r in rejections] == [("bad-json", True)]
 
 
+def test_typographic_quotes_inside_jsonl_strings_and_html_attributes(tmp_path, settings):
+    """Normalising “ ” to " before parsing broke the JSON string (a real OrangeSum article
+    was rejected as bad-json) and an HTML attribute; quotes are normalised after parsing."""
+    quoted = FRENCH.replace("utile", "“utile”")
+    (tmp_path / "c.jsonl").write_text(
+        json.dumps({"text": quoted, "title": "“Visite” à Austin"}, ensure_ascii=False) + "\n"
+    )
+    (tmp_path / "b.html").write_text(
+        "<html><head><title>“Visite”</title></head><body><article>"
+        f'<p title="il a dit “oui”">{quoted}</p><p>{FRENCH}</p></article></body></html>'
+    )
+    articles, rejections = ingest_paths([tmp_path], settings)
+    assert rejections == []
+    names = {a.name: a for a in articles}
+    assert set(names) == {"b", "c#1"}
+    assert '"utile"' in names["c#1"].text and names["c#1"].title == '"Visite" à Austin'
+    assert '"utile"' in names["b"].text and "“" not in (names["b"].title or "")
+
+
 def _reasons(rejections):
     return {os.path.basename(r.source): r.reason for r in rejections}
 

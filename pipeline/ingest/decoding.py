@@ -1,7 +1,11 @@
-"""Bytes → clean Unicode text: BOM, encoding detection, binary refusal, normalisation.
+"""Bytes → Unicode text (BOM, encoding detection, binary refusal); text → normalised text.
 
->>> decode_bytes("Déjà\\u00a0vu".encode("utf-8")).text
-'Déjà vu'
+Decoding does not normalise: a JSONL line or an HTML attribute whose typographic
+quotes became ASCII ones would no longer parse.  Each reader normalises the text it
+extracts with :func:`normalize_text`.
+
+>>> decode_bytes("“Déjà” vu".encode("utf-8")).text
+'“Déjà” vu'
 >>> decode_bytes("Déjà vu".encode("cp1252")).encoding
 'cp1252'
 >>> normalize_text("l’État  a dit «\\u202fbonjour\\u202f»")
@@ -40,14 +44,14 @@ _BOMS = (
 
 
 def decode_bytes(data: bytes) -> Decoded:
-    """Decode ``data``: a BOM wins, then strict UTF-8, then charset detection."""
+    """Decode ``data``: a BOM wins, then strict UTF-8, then charset detection (text kept as is)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return Decoded(normalize_text(data.decode(encoding)), encoding)
+            return Decoded(data.decode(encoding), encoding)
     if _looks_binary(data):
         raise DecodeError("binary", "file looks binary (NUL bytes or control characters), not text")
     try:
-        return Decoded(normalize_text(data.decode("utf-8")), "utf-8")
+        return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
     # Mostly valid UTF-8 with a few stray bytes (a truncated or patched file): keep UTF-8
@@ -55,11 +59,11 @@ def decode_bytes(data: bytes) -> Decoded:
     replaced = data.decode("utf-8", errors="replace")
     damaged = replaced.count("\ufffd")
     if any(ord(ch) > 127 and ch != "\ufffd" for ch in replaced) and damaged <= max(1, len(replaced) // 1000):
-        return Decoded(normalize_text(replaced), f"utf-8 ({damaged} invalid byte(s) replaced)")
+        return Decoded(replaced, f"utf-8 ({damaged} invalid byte(s) replaced)")
     best = charset_normalizer.from_bytes(data, cp_isolation=list(_WESTERN_ENCODINGS)).best()
     if best is None or _implausible(str(best)):
         raise DecodeError("undecodable", "not valid UTF-8 and no text encoding gives readable text")
-    return Decoded(normalize_text(str(best)), best.encoding)
+    return Decoded(str(best), best.encoding)
 
 
 def _implausible(text: str) -> bool:

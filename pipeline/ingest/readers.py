@@ -72,9 +72,10 @@ def read_documents(path: Path, max_bytes: int) -> Iterator[RawDocument | Rejecti
     elif suffix in (".html", ".htm"):
         yield _html_document(path, decoded.text, decoded.encoding)
     elif suffix == ".md":
-        yield _markdown_document(path, decoded.text, decoded.encoding)
+        yield _markdown_document(path, normalize_text(decoded.text), decoded.encoding)
     else:
-        yield RawDocument(source=str(path), name=path.stem, text=decoded.text, encoding=decoded.encoding)
+        text = normalize_text(decoded.text)
+        yield RawDocument(source=str(path), name=path.stem, text=text, encoding=decoded.encoding)
 
 
 def _jsonl_documents(path: Path, text: str, encoding: str) -> Iterator[RawDocument | Rejection]:
@@ -119,7 +120,7 @@ def _html_document(path: Path, html: str, encoding: str) -> RawDocument | Reject
         name=path.stem,
         text=normalize_text(meta.get("text") or ""),
         encoding=encoding,
-        title=meta.get("title") or None,
+        title=normalize_text(meta["title"]) if meta.get("title") else None,
         date=meta.get("date") or None,
         url=meta.get("source") or meta.get("url") or None,
         outlet=meta.get("sitename") or meta.get("hostname") or None,
