@@ -70,9 +70,9 @@ def make_input(data: Path, n: int, to: Path) -> None:
                 json.dumps({"kind": "article", "target": name, "fr": row["abstract"]}, ensure_ascii=False)
             )
             out.write("\n")
-    with (refs / "clusters.jsonl").open("w", encoding="utf-8") as out:
-        for name in names:  # no gold events: one cluster per article
-            out.write(json.dumps({"cluster": name, "members": [name], "description": ""}) + "\n")
+    # No clusters.jsonl: OrangeSum has no gold events, and "every article alone" would score
+    # real same-day re-reports as errors (F1 0); the score stage notes the missing file instead.
+    (refs / "clusters.jsonl").unlink(missing_ok=True)
     (refs / "translations.jsonl").write_text("", encoding="utf-8")
     print(f"articles={len(rows)} input={to / 'articles.jsonl'} references={refs}")
 
