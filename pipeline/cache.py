@@ -133,11 +133,8 @@ def value_checksum(digest: str, codec: str, meta: str | None, blob: bytes) -> st
 def _encode(value: Any) -> tuple[str, str | None, bytes]:
     if isinstance(value, np.ndarray):
         array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-        return (
-            "ndarray",
-            canonical_json({"dtype": array.dtype.str, "shape": list(array.shape)}),
-            array.tobytes(),
-        )
+        meta = canonical_json({"dtype": array.dtype.str, "shape": list(array.shape)})
+        return "ndarray", meta, array.tobytes()
     if isinstance(value, bytes | bytearray | memoryview):
         return "bytes", None, bytes(value)
     try:

@@ -107,11 +107,9 @@ class Pipeline:
     ) -> RunSummary:
         """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``.
 
-        The request is checked first (:func:`pipeline.preflight.check_request`): a usage
-        mistake raises :class:`~pipeline.errors.UsageError` before anything is written, and
-        ``out`` must be new, empty or a run directory (:func:`~pipeline.rundir.check_out_dir`).
-        The engine (``settings.engine.name``, :mod:`pipeline.engines`) decides where the
-        per-article work runs; it calls :meth:`run_stages` for the rest.
+        A usage mistake (:func:`pipeline.preflight.check_request`) raises
+        :class:`~pipeline.errors.UsageError` before anything is written.  The engine
+        (:mod:`pipeline.engines`) decides where the per-article work runs.
         """
         from pipeline.engines import get_engine  # ray is imported only if the settings ask for it
 
@@ -132,11 +130,7 @@ class Pipeline:
         stages: Sequence[str] = STAGE_ORDER,
         force: bool = False,
     ) -> RunSummary:
-        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`).
-
-        A run file that is not what the manifest says its stage wrote stops the run
-        (:func:`verify_reads`).
-        """
+        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`)."""
         summary = RunSummary(run)
         for name in stages:
             spec = _spec(name)
@@ -202,29 +196,20 @@ class Pipeline:
 
 
 def verify_reads(spec: StageSpec, run: RunDir) -> None:
-    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that differs from what its writer recorded.
-
-    A run file cut short (by a full disk, a copy, an editor) still parses, and a
-    stage would silently work on part of the data; the manifest holds the hash of
-    every file a stage wrote, so a file that no longer matches is named here.
-    """
+    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that is not what its writer recorded
+    in the manifest: a file cut short (full disk, copy, editor) still parses, as part of the data."""
     stages = load_manifest(run)["stages"]
     for name in spec.reads:
-        writer = next((s for s in STAGES.values() if name in s.writes), None)
-        if writer is None:
+        writer = next((s.name for s in STAGES.values() if name in s.writes), "")
+        recorded = ((stages.get(writer) or {}).get("outputs_sha256") or {}).get(name)
+        if recorded is None or (run.exists(name) and file_sha256(run.file(name)) == recorded):
             continue
-        recorded = (stages.get(writer.name) or {}).get("outputs_sha256") or {}
-        if name not in recorded:
-            continue
-        if not run.exists(name):
-            problem = "is missing"
-        elif file_sha256(run.file(name)) != recorded[name]:
-            problem = "differs from what it wrote (truncated, torn or edited)"
-        else:
-            continue
+        problem = (
+            "differs from what it wrote (truncated, torn or edited)" if run.exists(name) else "is missing"
+        )
         raise RunFileError(
-            f"{run.file(name)} {problem}: the manifest records the file {writer.name} wrote. "
-            f"Run `pipeline {writer.name}` again (with --force) to rebuild it before {spec.name}."
+            f"{run.file(name)} {problem}: the manifest records the file {writer} wrote. "
+            f"Run `pipeline {writer}` again (with --force) to rebuild it before {spec.name}."
         )
 
 
