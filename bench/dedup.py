@@ -377,9 +377,9 @@ def static_minilm_dir(dest: Path) -> Path:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
-    from pipeline.dedup.embeddings import load_embedder
+    from pipeline.loaders import load_sentence_encoder
 
-    minilm = load_embedder("all-minilm-l6-v2")
+    minilm = load_sentence_encoder("all-minilm-l6-v2")
     transformer = minilm[0]
     weights = transformer.auto_model.embeddings.word_embeddings.weight.detach().cpu().numpy()
     static = StaticEmbedding(transformer.tokenizer, embedding_weights=weights)
@@ -396,7 +396,7 @@ def rss_mb() -> float:
 
 def run_one(size: int, model: str, floor: float | None) -> dict:
     from pipeline.dedup import dedup_articles
-    from pipeline.dedup.embeddings import load_embedder
+    from pipeline.loaders import load_sentence_encoder
 
     t0 = time.perf_counter()
     articles, gold, siblings = synthetic_corpus(size)
@@ -407,7 +407,7 @@ def run_one(size: int, model: str, floor: float | None) -> dict:
         overrides["dedup.semantic_floor"] = floor
     settings = Settings.load(overrides=overrides)
     t0 = time.perf_counter()
-    embedder = load_embedder(model, device="cpu")
+    embedder = load_sentence_encoder(model, device="cpu")
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = dedup_articles(articles, settings, embedder=embedder)

@@ -135,9 +135,10 @@ def spacy_floor(texts: list[str], model: str, processes: int) -> Cost:
 
 def embedder_floor(texts: list[str], model_name: str, batch_size: int) -> Cost:
     """A stage's embedder over its texts, one batched call (model load not counted)."""
-    from pipeline.dedup.embeddings import embed, load_embedder
+    from pipeline.dedup.embeddings import embed
+    from pipeline.loaders import load_sentence_encoder
 
-    model = load_embedder(model_name)
+    model = load_sentence_encoder(model_name)
     return timed(lambda: embed(model, texts, batch_size))
 
 

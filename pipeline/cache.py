@@ -1,46 +1,20 @@
-"""A cache of model outputs (summaries, translations, embeddings) shared across runs.
+"""A cache of model outputs (ingest documents, embeddings, summaries, translations) shared across runs.
 
-Model calls are the expensive part of a run, and their outputs depend only on
-the model, its revision, the generation parameters and the input text.  This
-module stores them in one SQLite file (standard library, WAL mode) keyed by a
-digest of exactly those things, so a re-run, or another run over overlapping
-articles, computes only what it has never seen.
+Model calls are the expensive part of a run.  Their outputs are stored in one
+SQLite file, keyed by :func:`cache_key`, the one key policy: the output ``kind``;
+the ``model`` and its ``revision``; the ``params`` that change the output (batch
+size too where it does, as under beam search); ``code``, the version of the code
+that computes it (:func:`pipeline.fingerprints.code_version`); and the SHA-256 of
+the input text.  Stages call :func:`memoize_batch`.
 
-* :func:`cache_key` is the one place keys are built (the key policy below).
-* :class:`OutputCache` is the store; :class:`NullCache` has the same API and
-  stores nothing (``cache.enabled = false``).  :func:`open_cache` picks one.
-* :func:`memoize_batch` is what stages call: look up a batch, compute only the
-  misses in one call, store them, return results in input order.
-
-Values are JSON-compatible objects (strings, numbers, lists, dicts), raw
-``bytes``, or numpy arrays (stored as little-endian raw bytes with dtype and
-shape, e.g. float32 embeddings).  The first value stored for a key wins: later
-writes of the same key are ignored, so two runs racing on one key agree.
-
-Key policy: a key hashes everything that can change the output and nothing else:
-the output ``kind``; the ``model`` and its ``revision`` (hub revision, package
-version, or a digest of a local directory's files); the ``params`` that change
-the output (generation settings; batch size too where it changes results, as
-under beam search); ``code``, the version of the code that computes the output,
-from :func:`pipeline.fingerprints.code_version` over the computing module(s), so
-that it follows their imports and not every shared module; and the SHA-256 of the
-input text.  A stage whose code is its model (ingest's rules, the offline
-summariser) passes its stage's code version; one that wraps a model passes the
-version of its wrapping code (how texts are prepared and decoded).
-
-Integrity: every value is stored with a checksum of its key and bytes, verified
-on read; a value that fails it is a miss (the fresh value replaces it).  A
-damaged file is set aside and rebuilt, a full disk or an unwritable file turns
-storing off for the run, a file that is not a cache is bypassed; each with a
-:class:`CacheWarning`, never an exception: a cache only ever saves work.
-
-Concurrency: several processes may read and write one cache file at once.
-Writes are short ``BEGIN IMMEDIATE`` transactions of at most a few hundred rows
-with ``INSERT OR IGNORE``; SQLite's busy timeout waits for a competing writer
-and a bounded retry loop covers the cases it does not (``SQLITE_BUSY`` while
-switching to WAL, stale snapshots).  A process killed mid-write loses only its
-uncommitted transaction.  One :class:`OutputCache` may be shared by threads of
-one process; do not carry it across ``fork``.
+Values are JSON-compatible objects, ``bytes`` or numpy arrays, stored with a
+checksum of their key and bytes that is verified on read (a failing value is a
+miss, and the fresh value replaces it); the first value stored for a key wins.
+A damaged file is set aside (``<path>.damaged``) and rebuilt, a full or unwritable
+one stops storing, a file that is not a cache is bypassed: each with a
+:class:`CacheWarning`, never an exception.  Several processes may share the file
+(WAL mode, short ``BEGIN IMMEDIATE`` transactions, ``INSERT OR IGNORE``); a killed
+one loses only its uncommitted transaction.
 
 >>> import numpy as np
 >>> with OutputCache(":memory:") as cache:
@@ -65,7 +39,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -73,18 +47,13 @@ from pipeline.settings import CacheSettings, Settings
 
 V = TypeVar("V")
 
-# Bump to invalidate every key (e.g. if the value encoding changes).
-KEY_VERSION = 1
+KEY_VERSION = 1  # bump to invalidate every key (e.g. if the value encoding changes)
 SCHEMA_VERSION = 2  # 2: values carry a checksum
 ENV_VAR = "PIPELINE_CACHE"
 DEFAULT_PATH = Path("~/.cache/french-news-pipeline/cache.sqlite")
-
-# Rows per statement/transaction: short transactions keep other writers' waits short,
-# and stay far below SQLite's limit on bound parameters.
-_CHUNK = 256
-_BUSY_TIMEOUT_S = 30.0
-_RETRIES = 8
-
+_CHUNK = 256  # rows per transaction: other writers wait little, and few bound parameters
+_BUSY_MS = 30_000
+_RETRIES = 8  # after the busy timeout: SQLITE_BUSY while switching to WAL, stale snapshots
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS outputs (
         key     TEXT PRIMARY KEY,
@@ -93,14 +62,11 @@ _SCHEMA = (
         meta    TEXT,            -- ndarray: {"dtype": "<f4", "shape": [384]}
         value   BLOB NOT NULL,
         created REAL NOT NULL,
-        checksum TEXT NOT NULL   -- of key, codec, meta and value (value_checksum)
+        checksum TEXT NOT NULL   -- value_checksum() of key, codec, meta and value
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS outputs_kind ON outputs (kind)",
 )
-
-
 _log = logging.getLogger(__name__)
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class CacheError(RuntimeError):
@@ -121,9 +87,7 @@ def _warn(message: str) -> None:
 
 
 class CacheKey(NamedTuple):
-    """A cache key: the output kind (for stats and clearing) and the hex digest that identifies it."""
-
-    kind: str
+    kind: str  # for stats and clearing
     digest: str
 
 
@@ -131,10 +95,6 @@ class CacheStats(NamedTuple):
     entries: int
     bytes: int  # stored value bytes (the file on disk is somewhat larger)
     by_kind: dict[str, tuple[int, int]]  # kind -> (entries, bytes)
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def canonical_json(obj: Any) -> str:
@@ -147,33 +107,11 @@ def canonical_json(obj: Any) -> str:
 
 
 def cache_key(
-    kind: str,
-    model: str,
-    revision: str | None,
-    params: Mapping[str, Any],
-    text: str,
-    code: str | None = None,
+    kind: str, model: str, revision: str | None, params: Mapping[str, Any], text: str, code: str | None = None
 ) -> CacheKey:
-    """The key of one model output: every input that can change it, hashed together (the key policy).
-
-    >>> k = cache_key("summary", "m", "r1", {"beams": 4, "len": 60}, "Bonjour.", code="abc")
-    >>> k == cache_key("summary", "m", "r1", {"len": 60, "beams": 4}, "Bonjour.", code="abc")
-    True
-    >>> k == cache_key("summary", "m", "r2", {"beams": 4, "len": 60}, "Bonjour.", code="abc")
-    False
-    >>> k == cache_key("summary", "m", "r1", {"beams": 4, "len": 60}, "Bonjour.", code="abd")
-    False
-    >>> k.kind, len(k.digest)
-    ('summary', 64)
-    """
-    fields: dict[str, Any] = {
-        "v": KEY_VERSION,
-        "kind": kind,
-        "model": model,
-        "revision": revision,
-        "params": params,
-        "input": text_sha256(text),
-    }
+    """The key of one model output: every input that can change it, hashed together (the key policy)."""
+    fields = {"v": KEY_VERSION, "kind": kind, "model": model, "revision": revision, "params": params}
+    fields["input"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if code is not None:  # absent rather than null: keys made before `code` existed stay valid
         fields["code"] = code
     try:
@@ -186,14 +124,10 @@ def cache_key(
 def value_checksum(digest: str, codec: str, meta: str | None, blob: bytes) -> str:
     """What a stored value is checked against on read: bound to its key, so a value moved is caught too."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (digest.encode(), codec.encode(), (meta or "").encode()):
-        h.update(part)
-        h.update(b"\0")
+    for part in (digest, codec, meta or ""):
+        h.update(part.encode() + b"\0")
     h.update(blob)
     return h.hexdigest()
-
-
-# --- value encoding --------------------------------------------------------
 
 
 def _encode(value: Any) -> tuple[str, str | None, bytes]:
@@ -211,19 +145,6 @@ def _encode(value: Any) -> tuple[str, str | None, bytes]:
         ) from exc
 
 
-def _set_aside(path: Path) -> None:
-    """Move a damaged cache file to ``<path>.damaged`` (replacing an older one) and drop its WAL."""
-    os.replace(path, f"{path}.damaged")
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _error_code(exc: sqlite3.Error) -> int | None:
-    """The primary SQLite result code of an error (``SQLITE_FULL``, ``SQLITE_CORRUPT`` …), if known."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return None if code is None else code & 0xFF
-
-
 def _decode(codec: str, meta: str | None, blob: bytes) -> Any:
     if codec == "json":
         return json.loads(blob)
@@ -238,85 +159,71 @@ def _decode(codec: str, meta: str | None, blob: bytes) -> Any:
 def normalize_value(value: Any) -> Any:
     """The value as it reads back from the cache (tuples become lists, arrays little-endian).
 
-    :func:`memoize_batch` returns freshly computed values in this form too, so a
-    run gives the same outputs whether it hit the cache or not.
-
     >>> normalize_value({"spans": (1, 2)})
     {'spans': [1, 2]}
     """
     return _decode(*_encode(value))
 
 
-# --- the stores ------------------------------------------------------------
+def _set_aside(path: Path) -> None:
+    """Move a damaged cache file to ``<path>.damaged`` (replacing an older one) and drop its WAL."""
+    os.replace(path, f"{path}.damaged")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-class Cache(Protocol):
-    """What stages may rely on: :class:`OutputCache` and :class:`NullCache` both provide it."""
+def _error_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code of an error (``SQLITE_FULL``, ``SQLITE_CORRUPT`` …), if known."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
 
-    hits: int
-    misses: int
 
-    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, Any]: ...
-    def put_many(self, mapping: Mapping[CacheKey, Any]) -> None: ...
-    def stats(self) -> CacheStats: ...
-    def clear(self, kind: str | None = None) -> int: ...
-    def close(self) -> None: ...
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 class OutputCache:
-    """Model outputs in one SQLite file, safe to share between processes.
+    """Model outputs in one SQLite file, shared by processes and threads (do not carry it across fork).
 
     ``hits`` and ``misses`` count distinct keys looked up by this instance.  Opening
-    raises :class:`CacheError` for a file that cannot be a cache
-    (:class:`CacheDamagedError` for a damaged one); once open, the cache never
-    raises on a damaged or full file: it warns and rebuilds, or stops storing.
+    raises :class:`CacheError` for a file that cannot be a cache (:class:`CacheDamagedError`
+    for a damaged one); once open, it warns and rebuilds or stops storing instead of raising.
     """
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.hits = 0
-        self.misses = 0
-        self._lock = threading.Lock()
         self._in_memory = str(path) == ":memory:"
-        self._reads = True  # False once the file proved unusable: every lookup misses
-        self._writes = True  # False once it is full or unwritable: nothing more is stored
+        self.path = Path(path) if self._in_memory else Path(path).expanduser()
+        self.hits = self.misses = 0
+        self._lock = threading.Lock()
+        self._reads = self._writes = True  # off once the file proved unusable / full or unwritable
         if not self._in_memory:
-            self.path = self.path.expanduser()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise CacheError(f"cannot create the cache directory {self.path.parent}: {exc}") from exc
-        self._db = self._connect()
+        self._connect()
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
+    def _connect(self) -> None:
+        # isolation_level=None: no implicit transactions; _transaction issues BEGIN IMMEDIATE.
         self._db = sqlite3.connect(
-            ":memory:" if self._in_memory else self.path,
-            timeout=_BUSY_TIMEOUT_S,
-            isolation_level=None,
-            check_same_thread=False,
+            str(self.path), timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
         )
         try:
             self._retry(self._set_up)
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            error = CacheDamagedError if self._looks_like_sqlite() else CacheError
-            raise error(
+            raise (CacheDamagedError if _is_sqlite(self.path) else CacheError)(
                 f"{self.path} is not a usable pipeline cache ({exc}); "
                 "delete it or point cache.path / $PIPELINE_CACHE elsewhere"
             ) from exc
-        return self._db
-
-    def _looks_like_sqlite(self) -> bool:
-        try:
-            with self.path.open("rb") as fh:
-                return fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
-        except OSError:
-            return False
 
     def _set_up(self) -> None:
         db = self._db
-        db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
         db.execute("PRAGMA journal_mode = WAL")  # readers never block writers, and vice versa
         db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a crash loses no committed data
         if self._schema_version() > SCHEMA_VERSION:
@@ -335,8 +242,6 @@ class OutputCache:
     def _schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    # --- plumbing ---
-
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
@@ -349,7 +254,7 @@ class OutputCache:
             raise
 
     def _retry(self, operation: Callable[..., V], *args: Any) -> V:
-        """Run ``operation`` again when another process holds a lock the busy timeout did not cover."""
+        """Run ``operation`` again while another process holds a lock the busy timeout did not cover."""
         for attempt in range(_RETRIES):
             try:
                 with self._lock:
@@ -363,27 +268,23 @@ class OutputCache:
         raise AssertionError("unreachable")
 
     def _guarded(self, operation: Callable[..., V], *args: Any) -> V | None:
-        """``operation`` through :meth:`_retry`; a failure of the file is handled here (None returned)."""
+        """:meth:`_retry`, where a failing file is dealt with (and None returned) instead of raised."""
         try:
             return self._retry(operation, *args)
         except (sqlite3.DatabaseError, CacheError) as exc:
-            self._failed(exc)
+            code = _error_code(exc)
+            if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR):
+                self._writes = False
+                _warn(
+                    f"the cache {self.path} cannot store more outputs ({exc}: disk full or unwritable?); "
+                    "this run goes on without storing"
+                )
+            elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                self._rebuild(str(exc))
+            else:
+                self._reads = self._writes = False
+                _warn(f"the cache {self.path} failed ({exc}); this run goes on without it")
             return None
-
-    def _failed(self, exc: Exception) -> None:
-        """Decide what a failing cache file means for the rest of the run, and say so."""
-        code = _error_code(exc) if isinstance(exc, sqlite3.Error) else None
-        if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR):
-            self._writes = False
-            _warn(
-                f"the cache {self.path} cannot store more outputs ({exc}: disk full or unwritable?); "
-                "this run goes on without storing"
-            )
-        elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-            self._rebuild(str(exc))
-        else:
-            self._reads = self._writes = False
-            _warn(f"the cache {self.path} failed ({exc}); this run goes on without it")
 
     def _rebuild(self, reason: str) -> None:
         """Set a damaged cache file aside (``<path>.damaged``) and start an empty one in its place."""
@@ -401,7 +302,13 @@ class OutputCache:
             self._reads = self._writes = False
             _warn(f"the cache {self.path} could not be rebuilt ({exc}); this run goes on without it")
 
-    # --- the API ---
+    def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._db.execute(query, params).fetchall()
+
+    def _write(self, statement: str, rows: Sequence[Sequence[Any]]) -> bool:
+        with self._transaction() as db:
+            db.executemany(statement, rows)
+        return True
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, Any]:
         """The cached values of ``keys`` that are present and sound; absent or failing keys are left out."""
@@ -411,37 +318,28 @@ class OutputCache:
         digests = list(wanted) if self._reads else []
         for start in range(0, len(digests), _CHUNK):
             chunk = digests[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, codec, meta, value, checksum FROM outputs WHERE key IN ({marks})"
-            rows = self._guarded(self._fetch, query, chunk)
+            query = "SELECT key, codec, meta, value, checksum FROM outputs WHERE key IN ({})"
+            rows = self._guarded(self._fetch, query.format(",".join("?" * len(chunk))), chunk)
             if rows is None:  # the file failed: what was found so far is sound
                 break
             for digest, codec, meta, blob, checksum in rows:
-                if value_checksum(digest, codec, meta, blob) != checksum:
+                if value_checksum(digest, codec, meta, blob) == checksum:
+                    found[wanted[digest]] = _decode(codec, meta, blob)
+                else:
                     bad.append((digest, checksum))
-                    continue
-                found[wanted[digest]] = _decode(codec, meta, blob)
-        if bad:
-            self._discard(bad)
+        if bad:  # a damaged file is rebuilt; altered rows are deleted (only if unchanged meanwhile)
+            quick_check = self._guarded(self._fetch, "PRAGMA quick_check(1)")
+            if quick_check is not None and quick_check != [("ok",)]:
+                self._rebuild(f"{len(bad)} value(s) fail their checksum, and {quick_check[0][0]}")
+            elif quick_check is not None:
+                _warn(
+                    f"{len(bad)} value(s) in the cache {self.path} fail their checksum: recomputed, replaced"
+                )
+                if self._writes:
+                    self._guarded(self._write, "DELETE FROM outputs WHERE key = ? AND checksum = ?", bad)
         self.hits += len(found)
         self.misses += len(wanted) - len(found)
         return found
-
-    def _discard(self, bad: list[tuple[str, str]]) -> None:
-        """Values that fail their checksum: a damaged file is rebuilt, altered rows are deleted."""
-        quick_check = self._guarded(self._fetch, "PRAGMA quick_check(1)")
-        if quick_check is None:
-            return
-        if quick_check != [("ok",)]:
-            self._rebuild(f"{len(bad)} value(s) fail their checksum, and {quick_check[0][0]}")
-            return
-        _warn(f"{len(bad)} value(s) in the cache {self.path} fail their checksum: recomputed and replaced")
-        if self._writes:
-            self._guarded(self._delete, bad)
-
-    def _delete(self, rows: Sequence[tuple[str, str]]) -> None:
-        with self._transaction() as db:  # only if unchanged: another process may have replaced it
-            db.executemany("DELETE FROM outputs WHERE key = ? AND checksum = ?", rows)
 
     def put_many(self, mapping: Mapping[CacheKey, Any]) -> None:
         """Store values; a key already present keeps its first value."""
@@ -452,28 +350,16 @@ class OutputCache:
             rows.append(
                 (key.digest, key.kind, codec, meta, blob, now, value_checksum(key.digest, codec, meta, blob))
             )
+        insert = "INSERT OR IGNORE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)"  # in _SCHEMA's column order
         for start in range(0, len(rows), _CHUNK):
-            if not self._writes or self._guarded(self._insert, rows[start : start + _CHUNK]) is None:
+            if not self._writes or self._guarded(self._write, insert, rows[start : start + _CHUNK]) is None:
                 return
 
-    def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._db.execute(query, params).fetchall()
-
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> bool:
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO outputs (key, kind, codec, meta, value, created, checksum) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        return True
-
     def stats(self) -> CacheStats:
-        rows = self._retry(
-            self._fetch,
-            "SELECT kind, COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM outputs GROUP BY kind ORDER BY kind",
+        query = (
+            "SELECT kind, COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM outputs GROUP BY kind ORDER BY kind"
         )
-        by_kind = {kind: (n, size) for kind, n, size in rows}
+        by_kind = {kind: (n, size) for kind, n, size in self._retry(self._fetch, query)}
         return CacheStats(sum(n for n, _ in by_kind.values()), sum(s for _, s in by_kind.values()), by_kind)
 
     def clear(self, kind: str | None = None) -> int:
@@ -496,7 +382,7 @@ class OutputCache:
                     self._db.execute("VACUUM")
                     self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 finally:
-                    self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                    self._db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
         except sqlite3.OperationalError:
             return False
         return True
@@ -512,41 +398,18 @@ class OutputCache:
         self.close()
 
     def __repr__(self) -> str:
-        return f"OutputCache({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
 
 
-class NullCache:
-    """The cache when ``cache.enabled`` is false: same API, stores nothing, every lookup misses."""
+class NullCache(OutputCache):
+    """The cache when ``cache.enabled`` is false: stores nothing, every lookup misses."""
 
     def __init__(self) -> None:
-        self.hits = 0
-        self.misses = 0
-
-    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, Any]:
-        self.misses += len(set(keys))
-        return {}
-
-    def put_many(self, mapping: Mapping[CacheKey, Any]) -> None:
-        for value in mapping.values():
-            _encode(value)  # same type errors as the real cache
-
-    def stats(self) -> CacheStats:
-        return CacheStats(0, 0, {})
-
-    def clear(self, kind: str | None = None) -> int:
-        return 0
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> NullCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
+        super().__init__(":memory:")
+        self._reads = self._writes = False  # values are still encoded: same type errors as the real one
 
 
-# --- what stages call ------------------------------------------------------
+Cache = OutputCache  # what stages take (a NullCache is one)
 
 
 def memoize_batch(
@@ -562,17 +425,12 @@ def memoize_batch(
 ) -> list[V]:
     """``compute(inputs)`` through the cache: one lookup, one ``compute`` call for the distinct misses.
 
-    The keys follow the key policy (:func:`cache_key`; ``code`` is the version of
-    the code that computes the outputs).  Results come back in input order.  Fresh
-    results are returned as they will read back from the cache
-    (:func:`normalize_value`), so cached and uncached runs agree.
+    Keys follow :func:`cache_key`; results come back in input order, fresh ones as they
+    will read back from the cache (:func:`normalize_value`), so cached and uncached runs agree.
     """
     keys = [cache_key(kind, model, revision, params, text, code) for text in inputs]
     results: dict[CacheKey, Any] = cache.get_many(keys)
-    todo: dict[CacheKey, str] = {}
-    for key, text in zip(keys, inputs, strict=True):
-        if key not in results:
-            todo.setdefault(key, text)
+    todo = {key: text for key, text in zip(keys, inputs, strict=True) if key not in results}
     if todo:
         fresh = list(compute(list(todo.values())))
         if len(fresh) != len(todo):
@@ -598,35 +456,33 @@ def cache_path(settings: Settings | CacheSettings) -> Path:
     return Path(configured).expanduser()
 
 
-def open_cache(settings: Settings | CacheSettings) -> OutputCache | NullCache:
-    """The cache the settings ask for: a :class:`NullCache` when it is disabled or unusable.
+def open_cache(settings: Settings | CacheSettings) -> OutputCache:
+    """The cache the settings ask for; a :class:`NullCache` when it is disabled or unusable.
 
-    A damaged cache file is set aside and rebuilt; a file that is not a cache (or
-    is a newer one) is left alone and bypassed; both with a :class:`CacheWarning`.
+    A damaged file is set aside and rebuilt; a file that is not a cache (or a newer
+    one) is left alone and bypassed; both with a :class:`CacheWarning`.
     """
     if not _cache_settings(settings).enabled:
         return NullCache()
     path = cache_path(settings)
     try:
-        return OutputCache(path)
-    except CacheDamagedError as exc:
-        _warn(f"{exc}; it is set aside as {path}.damaged and rebuilt")
         try:
+            return OutputCache(path)
+        except CacheDamagedError as exc:
+            _warn(f"{exc}; it is set aside as {path}.damaged and rebuilt")
             _set_aside(path)
             return OutputCache(path)
-        except (OSError, CacheError) as again:
-            _warn(f"the cache {path} could not be rebuilt ({again}); this run goes on without it")
-    except CacheError as exc:
+    except (OSError, CacheError) as exc:
         _warn(f"{exc}; this run goes on without a cache")
     return NullCache()
 
 
 def _human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:.1f} GiB"
 
 
 def cache_info(settings: Settings | CacheSettings) -> str:
@@ -636,18 +492,15 @@ def cache_info(settings: Settings | CacheSettings) -> str:
     if not _cache_settings(settings).enabled:
         lines.append("disabled (cache.enabled = false): outputs are neither read nor stored")
     if not path.exists():
-        lines.append("empty (no cache file yet)")
-        return "\n".join(lines)
+        return "\n".join([*lines, "empty (no cache file yet)"])
     on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     try:
         with OutputCache(path) as cache:
             stats = cache.stats()
     except (CacheError, sqlite3.DatabaseError) as exc:
-        lines.append(f"unusable ({exc}); runs set a damaged cache aside and rebuild it")
-        return "\n".join(lines)
+        return "\n".join([*lines, f"unusable ({exc}); runs set a damaged cache aside and rebuild it"])
     lines.append(f"{stats.entries} entries, {_human(stats.bytes)} of outputs, {_human(on_disk)} on disk")
-    for kind, (n, size) in stats.by_kind.items():
-        lines.append(f"  {kind:<14} {n:>8} entries {_human(size):>10}")
+    lines += [f"  {kind:<14} {n:>8} entries {_human(size):>10}" for kind, (n, size) in stats.by_kind.items()]
     return "\n".join(lines)
 
 

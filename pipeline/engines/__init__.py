@@ -14,37 +14,22 @@ Importing this package imports neither Ray nor any stage code.
 from __future__ import annotations
 
 import importlib.util
-import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pipeline.rundir import MANIFEST, RunDir
 
 if TYPE_CHECKING:
-    from pipeline.runner import Pipeline, RunSummary
+    from pipeline.engines.local import LocalEngine
+    from pipeline.engines.ray_data import RayEngine
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "Engine", "get_engine", "record_engine"]
+__all__ = ["ENGINES", "get_engine", "record_engine"]
 
 
-class Engine(Protocol):
-    name: str
-
-    def run(
-        self,
-        pipe: Pipeline,
-        paths: Sequence[str | os.PathLike[str]] | None,
-        run: RunDir,
-        stages: Sequence[str],
-        force: bool,
-    ) -> RunSummary:
-        """Run ``stages`` on ``run`` (held by the caller) and record the engine in the manifest."""
-        ...
-
-
-def get_engine(name: str) -> Engine:
-    """The engine called ``name``; Ray is imported only for ``"ray"``."""
+def get_engine(name: str) -> LocalEngine | RayEngine:
+    """The engine called ``name``; Ray is imported only for ``"ray"``.  An engine's ``run(pipe, paths,
+    run, stages, force)`` runs ``stages`` on ``run`` (held by the caller) and records itself."""
     if name == "local":
         from pipeline.engines.local import LocalEngine
 

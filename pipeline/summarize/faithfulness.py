@@ -14,29 +14,14 @@ it writes "États-Unis".  What is not found is reported, never silently fixed.
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from spacy.language import Language
 from text_to_num import alpha2digit
 
-MONTHS = (
-    "janvier",
-    "fevrier",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "aout",
-    "septembre",
-    "octobre",
-    "novembre",
-    "decembre",
-)
+from pipeline.french import MONTHS, SCALES, fold
 
 # "une vingtaine" is a number too; text2num leaves these approximate forms alone.
 APPROXIMATE = {
@@ -51,7 +36,6 @@ APPROXIMATE = {
     "centaine": 100,
     "millier": 1000,
 }
-SCALES = {"mille": 1e3, "million": 1e6, "millions": 1e6, "milliard": 1e9, "milliards": 1e9}
 
 # Function words that may differ between a summary's and an article's wording of a name.
 NAME_STOPWORDS = frozenset(
@@ -86,30 +70,11 @@ NAME_STOPWORDS = frozenset(
 # Digits with optional thousands separators (space, dot, narrow/no-break space) and decimals.
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ .\u00a0\u202f]\d{3})+|\d+)(?:,(\d+))?")
 _APPROX = re.compile(r"\b(" + "|".join(APPROXIMATE) + r")s?\b")
-_MONTH = "|".join(MONTHS)
+_MONTH = "|".join(m for m in MONTHS if m == fold(m))  # the folded names: texts are folded
 # "11 février 2024", "10-21 février", "du 11 au 21 février 2024", "février 2024", "1er mars".
 _DATE = re.compile(
     r"\b(?:(\d{1,2})(?:er)?(?:\s*(?:-|au|et)\s*(\d{1,2})(?:er)?)?\s+)?(" + _MONTH + r")\b(?:\s+(\d{4}))?"
 )
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents and unify apostrophes and spaces: 'États-Unis' -> 'etats-unis'.
-
-    One character in, one character out, so offsets into the folded text are offsets
-    into the original.
-    """
-    return "".join(_fold_char(ch) for ch in text)
-
-
-@functools.lru_cache(maxsize=8192)
-def _fold_char(ch: str) -> str:
-    if ch in "’‘":
-        return "'"
-    if ch in "\u00a0\u202f":
-        return " "
-    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c)).lower()
-    return base if len(base) == 1 else ch
 
 
 def _number_value(match: re.Match[str]) -> float:
