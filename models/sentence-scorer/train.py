@@ -7,8 +7,7 @@ through the pipeline's real ingest (cached: :mod:`eval.orangesum`) and the summa
 candidate sentences (:func:`pipeline.summarize.offline.candidate_units`).  Each candidate's
 target is its mean ROUGE-1/ROUGE-2 F-measure against the journalist's abstract (French
 tokenizer; :mod:`eval.extractive_oracle`); its features are :mod:`pipeline.summarize.features`.
-Gradient-boosted regression trees (scikit-learn's ``HistGradientBoostingRegressor``, fixed
-seed; ``--learner mlp``: the earlier small multi-layer perceptron) regress the target; a held-out
+A small multi-layer perceptron (scikit-learn, fixed seed) regresses the target; a held-out
 tenth of the articles reports how often the top-scored sentence is the best one.  The weights
 are written as plain JSON numbers (never pickle) to
 ``pipeline/summarize/weights/sentence-scorer-orangesum.json``; ``--update-catalogue`` pins their SHA-256
@@ -66,32 +65,6 @@ def top1_quality(scores: np.ndarray, targets: np.ndarray, groups: np.ndarray) ->
     return float(np.mean(picked)), float(np.mean(hits))
 
 
-def export_trees(model, features, meta) -> dict:  # type: ignore[no-untyped-def]
-    """Each tree as flat node arrays (parent before child); a leaf has feature -1 and adds its value."""
-    from pipeline.summarize.scorer import TREES_FORMAT
-
-    trees = []
-    for (predictor,) in model._predictors:  # one predictor per boosting round (single output)
-        nodes = predictor.nodes
-        leaf = nodes["is_leaf"].astype(bool)
-        trees.append(
-            {
-                "feature": np.where(leaf, -1, nodes["feature_idx"]).tolist(),
-                "threshold": np.where(leaf, 0.0, nodes["num_threshold"]).tolist(),
-                "left": np.where(leaf, 0, nodes["left"]).tolist(),
-                "right": np.where(leaf, 0, nodes["right"]).tolist(),
-                "value": np.where(leaf, nodes["value"], 0.0).tolist(),
-            }
-        )
-    return {
-        "format": TREES_FORMAT,
-        "features": list(features),
-        "baseline": float(np.ravel(model._baseline_prediction)[0]),
-        "trees": trees,
-        "training": meta,
-    }
-
-
 def export(model, scaler, features, meta) -> dict:  # type: ignore[no-untyped-def]
     from pipeline.summarize.scorer import FORMAT
 
@@ -132,18 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/datasets/orangesum"))
     parser.add_argument("--articles", type=int, default=5000, help="train articles sampled (seeded)")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--learner", choices=("trees", "mlp"), default="trees")
-    parser.add_argument("--trees", type=int, default=300, help="boosting rounds (trees)")
-    parser.add_argument("--leaves", type=int, default=15, help="leaves per tree at most")
-    parser.add_argument("--learning-rate", type=float, default=0.05, help="trees: shrinkage")
-    parser.add_argument("--hidden", type=int, default=16, help="mlp: hidden units (0 = a linear model)")
+    parser.add_argument("--hidden", type=int, default=16, help="hidden units (0 = a linear model)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument(
         "--update-catalogue", action="store_true", help="pin the new SHA-256 in the catalogue"
     )
     args = parser.parse_args(argv)
 
-    from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.neural_network import MLPRegressor
     from sklearn.preprocessing import StandardScaler
 
@@ -157,31 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     x, y, groups = build_matrix(examples, articles)
     featurised = time.perf_counter()
     held_out = groups % 10 == 0  # a tenth of the articles, for the report only
-    if args.learner == "trees":
-        model = HistGradientBoostingRegressor(
-            max_iter=args.trees,
-            max_leaf_nodes=args.leaves,
-            learning_rate=args.learning_rate,
-            early_stopping=False,  # a fixed number of rounds: no random validation split
-            random_state=args.seed,
-        )
-        model.fit(x[~held_out], y[~held_out])
-        scores = model.predict(x[held_out])
-    else:
-        scaler = StandardScaler().fit(x[~held_out])
-        scaler.scale_[scaler.scale_ == 0] = 1.0  # the bias column and constant features
-        hidden = (args.hidden,) if args.hidden else ()
-        model = MLPRegressor(
-            hidden_layer_sizes=hidden,
-            activation="relu",
-            alpha=1e-3,
-            learning_rate_init=1e-3,
-            max_iter=60,
-            early_stopping=True,
-            random_state=args.seed,
-        )
-        model.fit(scaler.transform(x[~held_out]), y[~held_out])
-        scores = model.predict(scaler.transform(x[held_out]))
+    scaler = StandardScaler().fit(x[~held_out])
+    scaler.scale_[scaler.scale_ == 0] = 1.0  # the bias column and constant features
+    hidden = (args.hidden,) if args.hidden else ()
+    model = MLPRegressor(
+        hidden_layer_sizes=hidden,
+        activation="relu",
+        alpha=1e-3,
+        learning_rate_init=1e-3,
+        max_iter=60,
+        early_stopping=True,
+        random_state=args.seed,
+    )
+    model.fit(scaler.transform(x[~held_out]), y[~held_out])
+    scores = model.predict(scaler.transform(x[held_out]))
     mean_top1, hit_rate = top1_quality(scores, y[held_out], groups[held_out])
     lead_top1, lead_hits = top1_quality(
         -x[held_out][:, FEATURES.index("log_index")], y[held_out], groups[held_out]
@@ -192,12 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "articles": len(np.unique(groups)),
         "sentences": len(y),
         "seed": args.seed,
-        "learner": (
-            f"HistGradientBoostingRegressor: {args.trees} trees, <= {args.leaves} leaves, "
-            f"learning rate {args.learning_rate}"
-            if args.learner == "trees"
-            else f"MLPRegressor: {args.hidden} hidden units"
-        ),
+        "hidden": args.hidden,
         "target": "mean ROUGE-1/2 F of the sentence vs the abstract (French tokenizer)",
         "held_out_top1_target": round(mean_top1, 4),
         "held_out_top1_is_best": round(hit_rate, 4),
@@ -206,15 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # Timings are printed, not stored: the same data and seed give the same file, byte for byte.
     seconds = {"ingest": parsed - started, "features": featurised - parsed, "fit": done - featurised}
-    if args.learner == "trees":
-        # One line per tree: a file that diffs and reads, without a number per line.
-        exported = export_trees(model, FEATURES, meta)
-        trees = exported.pop("trees")
-        body = json.dumps(exported, indent=1)
-        rows = ",\n  ".join(json.dumps(t, separators=(",", ":")) for t in trees)
-        text = body[:-2] + f',\n "trees": [\n  {rows}\n ]\n}}\n'
-    else:
-        text = json.dumps(export(model, scaler, FEATURES, meta), indent=1) + "\n"
+    text = json.dumps(export(model, scaler, FEATURES, meta), indent=1) + "\n"
     write_atomic(args.out, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     print(json.dumps(meta, indent=1))
