@@ -65,9 +65,9 @@ def test_order_and_count_survive_shuffling_and_blank_inputs(apertium, one_by_one
     assert [r.text for r in out[len(order) :]] == ["", ""]
 
 
-def test_small_batches_and_bisection_give_the_same_result(apertium, one_by_one):
-    tiny = ApertiumTranslator(timeout_s=60, max_batch_chars=250)  # forces several calls
-    assert [r.text for r in tiny.translate(AWKWARD)] == one_by_one
+def test_shards_give_the_same_result(apertium, one_by_one):
+    sharded = ApertiumTranslator(timeout_s=60, workers=3)  # three streams side by side
+    assert [r.text for r in sharded.translate(AWKWARD)] == one_by_one
 
 
 def test_translation_is_english_and_keeps_numbers(apertium):
