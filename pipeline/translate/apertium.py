@@ -82,6 +82,7 @@ _ENGINE_MARK = re.compile(_NOT_AFTER + r"([*@])([^\W\d_][\w'-]*)")
 _WORD = re.compile(r"\w[\w'’.-]*")
 _STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
 _BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
+_UNESCAPE = re.compile(r"\\(.)|[\[\]]", re.DOTALL)
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
 _CELA = re.compile(r"\b([Cc])ela\b")
@@ -398,19 +399,12 @@ def from_stream(block: str) -> str | None:
     body = block[: -len("[][\n]")]
     if body.endswith("."):
         body = body[:-1]
-    out: list[str] = []
-    position = 0
-    while position < len(body):
-        char = body[position]
-        if char == "\\" and position + 1 < len(body):
-            out.append(body[position + 1])
-            position += 2
-        elif char in "[]":  # superblank delimiters: keep what they wrap
-            position += 1
-        else:
-            out.append(char)
-            position += 1
-    return "".join(out)
+    # an escaped character stands for itself; superblank delimiters go, what they wrap stays
+    return (
+        _UNESCAPE.sub(lambda m: m.group(1) or "", body)
+        if "\\" in body or "[" in body or "]" in body
+        else body
+    )
 
 
 def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
@@ -425,6 +419,8 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
     >>> strip_marks("Follow #*Xyz now", "Suivez #Xyz maintenant")
     ('Follow #Xyz now', ['*Xyz'])
     """
+    if "*" not in output and "#" not in output and "@" not in output:
+        return output, []
     literals = Counter((m.group(1), m.group(2).rstrip(".-").lower()) for m in _LITERAL_MARK.finditer(source))
     runs = [(m, _WORD.match(output, m.end())) for m in _MARK_RUN.finditer(output)]
     words = [w.group(0).rstrip(".-") if w else "" for _, w in runs]
