@@ -127,7 +127,8 @@ def lowercase_after_unknown_start(english: str, spanish: str, unknown: frozenset
     'Paris Is beautiful'
     """
     index = 0
-    for word, found in zip(_WORD.finditer(english), _WORD.finditer(spanish)):  # lazily: most differ at once
+    # lazily: most sentences differ at the first word
+    for word, found in zip(_WORD.finditer(english), _WORD.finditer(spanish), strict=False):
         if word.group() != found.group():
             break
         index += 1
