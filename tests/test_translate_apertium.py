@@ -166,3 +166,11 @@ def test_english_surface_is_cleaned(apertium, raw_apertium):
     assert "have refused" in raw.text and "refused" in ours.text and "have refused" not in ours.text
     assert "has cost" in raw.text and "has cost" not in ours.text
     assert '"idea"' in ours.text and "3.5" in ours.text and "their project" in ours.text
+
+
+def test_a_call_past_its_timeout_is_stopped():
+    from pipeline.translate.base import TranslationError
+
+    hasty = ApertiumTranslator(timeout_s=0.01)  # less than it takes to start the processes
+    with pytest.raises(TranslationError, match="timed out"):
+        hasty.translate(["Le chat dort."] * 50)

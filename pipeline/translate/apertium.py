@@ -185,24 +185,21 @@ class ApertiumTranslator:
         answers (after their lookups), so all steps run at once; this thread
         reads the last one.  Every process is ended after ``timeout_s``.
         """
-        streams: list[Stream] = []
+        watch = _Watch(self.timeout_s)
         unknown: list[list[str]] = [[] for _ in french]
         spanish: list[str] = []
-        timer = threading.Timer(self.timeout_s, _kill_all, args=(streams,))
-        timer.daemon = True
-        timer.start()
         try:
             texts: Iterable[str] = french
             for number, pair in enumerate(self.pairs):
-                stream = Stream(self.launcher.argvs((pair,)), self.launcher.env)
-                streams.append(stream)
+                stream = watch.add(Stream(self.launcher.argvs((pair,)), self.launcher.env))
                 pairs = self._through(stream, texts)
                 router, known = self._gaps(number)
                 if router is not None or known:
                     route = None
                     if router is not None:
-                        route = Stream(self.launcher.argvs(router.modes), self.launcher.env, lazy=True)
-                        streams.append(route)
+                        route = watch.add(
+                            Stream(self.launcher.argvs(router.modes), self.launcher.env, lazy=True)
+                        )
                     pairs = _filled(pairs, router, route, known)
                 texts = _stripped(pairs, unknown, spanish if number == 0 else None)
             if self.raw:
@@ -210,13 +207,11 @@ class ApertiumTranslator:
             else:  # cleaned as each sentence arrives, while the steps go on
                 english = [clean_english(en, spanish[i], french[i]) for i, en in enumerate(texts)]
         except TranslationError as exc:
-            if timer.finished.is_set():
+            if watch.expired.is_set():
                 raise TranslationError(f"apertium timed out after {self.timeout_s:g} s ({exc})") from exc
             raise
         finally:
-            timer.cancel()
-            for stream in streams:
-                stream.close()
+            watch.close()
         return list(zip(english, unknown, strict=True))
 
     def _gaps(self, number: int) -> tuple[Router | None, dict[str, str]]:
@@ -318,9 +313,31 @@ def _filled(
         raise TranslationError(f"{route.command if route else ''} returned more blocks than it was given")
 
 
-def _kill_all(streams: list[Stream]) -> None:
-    for stream in list(streams):
-        stream.kill()
+class _Watch:
+    """The streams of one call, all killed once ``timeout_s`` has passed (also those started later)."""
+
+    def __init__(self, timeout_s: float):
+        self.streams: list[Stream] = []
+        self.expired = threading.Event()
+        self._timer = threading.Timer(timeout_s, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def add(self, stream: Stream) -> Stream:
+        self.streams.append(stream)
+        if self.expired.is_set():  # checked after the append: _expire sees it or it sees _expire
+            stream.kill()
+        return stream
+
+    def _expire(self) -> None:
+        self.expired.set()
+        for stream in list(self.streams):
+            stream.kill()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        for stream in self.streams:
+            stream.close()
 
 
 def _stripped(
