@@ -226,7 +226,7 @@ class ApertiumTranslator:
 
     @staticmethod
     def _through(stream: Stream, texts: Iterable[str]) -> Iterator[tuple[str, str]]:
-        """(source, output) of each of ``texts`` streamed through ``stream``."""
+        """(source, output) of each of ``texts`` streamed through ``stream``; the feeding starts now."""
         sources: list[str] = []
 
         def blocks() -> Iterator[str]:
@@ -234,14 +234,17 @@ class ApertiumTranslator:
                 sources.append(text)
                 yield to_stream(text)
 
-        stream.feed(blocks())
-        for index, block in enumerate(stream.outputs()):
-            text = from_stream(block)
-            if text is None:
-                raise TranslationError(
-                    f"{stream.command} returned an unreadable block for {sources[index]!r}: {block!r}"
-                )
-            yield sources[index], normalise_space(text)
+        def outputs() -> Iterator[tuple[str, str]]:
+            for index, block in enumerate(stream.outputs()):
+                text = from_stream(block)
+                if text is None:
+                    raise TranslationError(
+                        f"{stream.command} returned an unreadable block for {sources[index]!r}: {block!r}"
+                    )
+                yield sources[index], normalise_space(text)
+
+        stream.feed(blocks())  # so the first step runs while the next ones start
+        return outputs()
 
     def _shards(self, texts: list[str]) -> list[range]:
         """Consecutive index ranges of ``texts`` of about equal size, one per worker at most."""
