@@ -107,7 +107,10 @@ def fake_wblank(tmp_path, line: str) -> str:
 
 
 def test_mode_command_lines_are_parsed_without_a_shell(tmp_path):
-    line = "lt-proc -z '/d/fr es.bin' | apertium-tagger -z -g $2 '/d/x.prob' | lt-proc -z $1 /d/gen.bin"
+    line = (
+        "lt-proc -z '/d/fr es.bin' | apertium-wblank-attach | apertium-tagger -z -g $2 '/d/x.prob' "
+        "| apertium-wblank-detach | lt-proc -z $1 /d/gen.bin"
+    )
     assert _programs(fake_wblank(tmp_path, line), str(tmp_path / "a.mode")) == [
         ["lt-proc", "-z", "/d/fr es.bin"],
         ["apertium-tagger", "-z", "-g", "/d/x.prob"],
@@ -127,14 +130,16 @@ APERTIUM = shutil.which("apertium")
 
 
 @pytest.mark.skipif(APERTIUM is None, reason="apertium is not installed")
-def test_direct_programs_give_the_bytes_the_apertium_script_gives():
+@pytest.mark.parametrize("mode", ["fr-es", "spa-eng", "fra-cat", "spa-cat"])
+def test_direct_programs_give_the_bytes_the_apertium_script_gives(mode):
     from pipeline.translate.apertium import to_stream
 
     assert APERTIUM is not None
     launcher = ModeLauncher(APERTIUM)
-    assert "fr-es" in launcher.installed()
-    direct = launcher.argvs(("fr-es",))
-    script = [[APERTIUM, "-z", "-f", "none", "fr-es"]]
+    if mode not in launcher.installed():
+        pytest.skip(f"{mode} is not installed")
+    direct = launcher.argvs((mode,))
+    script = [[APERTIUM, "-z", "-f", "none", mode]]
     assert len(direct) > 5 and direct[0][0] != APERTIUM  # the mode's own programs
     sentences = [
         "Il a dit « je viens » à 15 h 30.",
