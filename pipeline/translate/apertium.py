@@ -69,9 +69,9 @@ from pipeline.translate.streams import ModeLauncher, Stream
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
-# A shard keeps about two cores busy (its two steps side by side) and costs ~1 s of CPU to
-# start (pivot and routes): worth it above ~30,000 sentences' characters only.
-SHARD_CHARS = 3_000_000
+# A shard keeps about two cores busy (its two steps side by side) and costs ~1.5 s of CPU to
+# start (pivot and routes): one more per 200,000 characters (~1,500 sentences, ~4 s of CPU).
+SHARD_CHARS = 200_000
 
 # A mark starts a word: it follows no letter and no other mark, but may follow a digit
 # ("4*h": Apertium marks the "h" of "4h").
