@@ -12,12 +12,23 @@ Each stage is also a class that works on a run directory; ``pipeline.stage.STAGE
 
 __version__ = "0.1.0"
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.runner import Pipeline, RunSummary, run
 from pipeline.settings import Settings
 
+if TYPE_CHECKING:
+    from pipeline.runner import Pipeline, RunSummary, run
+
 __all__ = ["Pipeline", "RunSummary", "Settings", "__version__", "load_run", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    # The runner (and what it imports) loads on first use: `pipeline translate --text` never needs it.
+    if name in ("Pipeline", "RunSummary", "run"):
+        from pipeline import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
 
 
 def load_run(run_dir: str) -> Any:

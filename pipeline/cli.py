@@ -21,8 +21,8 @@ from rich.markup import escape
 from pipeline import __version__, progress
 from pipeline.engines import ENGINES
 from pipeline.errors import PipelineWarning, UsageError
-from pipeline.runner import STAGE_ORDER, Pipeline
 from pipeline.settings import Settings, SettingsError, allowed_values
+from pipeline.stage import STAGE_ORDER
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -216,6 +216,8 @@ def _stages(args: argparse.Namespace, settings: Settings) -> int:
     def show(stage: str, message: str) -> None:
         if not args.quiet:
             console.print(f"[bold cyan]{stage:>9}[/] {escape(message)}")
+
+    from pipeline.runner import Pipeline  # not imported for `translate --text/--stdin`
 
     pipe = Pipeline(settings, show)
     if args.command in ("run", "ingest"):

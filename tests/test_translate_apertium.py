@@ -65,9 +65,9 @@ def test_order_and_count_survive_shuffling_and_blank_inputs(apertium, one_by_one
     assert [r.text for r in out[len(order) :]] == ["", ""]
 
 
-def test_small_batches_and_bisection_give_the_same_result(apertium, one_by_one):
-    tiny = ApertiumTranslator(timeout_s=60, max_batch_chars=250)  # forces several calls
-    assert [r.text for r in tiny.translate(AWKWARD)] == one_by_one
+def test_shards_give_the_same_result(apertium, one_by_one):
+    sharded = ApertiumTranslator(timeout_s=60, workers=3)  # three streams side by side
+    assert [r.text for r in sharded.translate(AWKWARD)] == one_by_one
 
 
 def test_translation_is_english_and_keeps_numbers(apertium):
@@ -166,3 +166,11 @@ def test_english_surface_is_cleaned(apertium, raw_apertium):
     assert "have refused" in raw.text and "refused" in ours.text and "have refused" not in ours.text
     assert "has cost" in raw.text and "has cost" not in ours.text
     assert '"idea"' in ours.text and "3.5" in ours.text and "their project" in ours.text
+
+
+def test_a_call_past_its_timeout_is_stopped():
+    from pipeline.translate.base import TranslationError
+
+    hasty = ApertiumTranslator(timeout_s=0.01)  # less than it takes to start the processes
+    with pytest.raises(TranslationError, match="timed out"):
+        hasty.translate(["Le chat dort."] * 50)

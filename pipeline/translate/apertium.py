@@ -1,23 +1,30 @@
 """Offline French→English with Apertium, pivoting through Spanish (fr→es, then es→en).
 
 Debian ships no direct French–English Apertium pair, but ``apertium-fr-es`` and
-``apertium-eng-spa`` are packaged and fast.  Each call starts a pipeline of about
-ten processes, which costs far more than translating a sentence, so sentences
-are sent many per call:
+``apertium-eng-spa`` are packaged and fast.  Each mode is a pipeline of about
+ten processes whose start costs far more than translating a sentence, so every
+mode is started once per call and all the sentences stream through it:
 
 * **Separator scheme: null flush.**  Each sentence (inner whitespace collapsed)
   is written in Apertium's stream format by :func:`to_stream`, exactly as the
   plain-text deformatter would write one paragraph (special characters escaped,
   the sentence-end marker ``.[][\n]`` appended), and terminated by a NUL byte;
-  Apertium runs with ``-z -f none``, so every program of its pipeline processes
-  and flushes each NUL-terminated block on its own and the output splits on NUL
-  into exactly one block per sentence.  Empirically chosen over the alternatives:
-  blank-line separated plain text (``-f txt``) leaks state between sentences
-  (transfer variables: "Rendez-vous" became singular or plural depending on the
-  previous sentence), ``-f line`` drops each line's final full stop, and ``-z``
-  with the text deformatter glues the words on both sides of the NUL.  As a
-  guard, a batch whose output does not split into as many well-formed blocks as
-  went in is bisected and re-sent, down to single sentences.
+  the mode runs with null flush (``apertium -z -f none``), so every program of
+  its pipeline processes and flushes each NUL-terminated block on its own and
+  the output splits on NUL into exactly one block per sentence.  Empirically
+  chosen over the alternatives: blank-line separated plain text (``-f txt``)
+  leaks state between sentences (transfer variables: "Rendez-vous" became
+  singular or plural depending on the previous sentence), ``-f line`` drops each
+  line's final full stop, and ``-z`` with the text deformatter glues the words
+  on both sides of the NUL.  A block that comes back malformed, or a count of
+  blocks that differs from what went in, is an error (never a shifted output).
+* **Streaming, as ``apertium fr-es | apertium spa-eng`` does.**  Each Spanish
+  sentence goes on to es→en as soon as fr→es has answered it and its unknown
+  words have been looked up, so both steps (and the lookups) run side by side
+  on the cores (:mod:`pipeline.translate.streams`: the modes' programs are
+  started directly, without the ``apertium`` script's extra processes).  A
+  large input on a machine with more cores is cut into ``workers`` shards, each
+  with its own streams.
 * **Unknown-word marks.**  Apertium prefixes ``*`` to a word it could not
   analyse, ``@`` to one missing from the bilingual dictionary and ``#`` to one it
   could not generate.  The marks are stripped after each step (so the Spanish
@@ -25,35 +32,30 @@ are sent many per call:
   recorded per sentence as ``"*word"`` etc.; a ``*``/``#``/``@`` that was
   already in the source text (hashtags, handles) is kept.
 * **A second route for unknown words** (:mod:`pipeline.translate.lexicon`):
-  after each step, the words it marked go through other Apertium pairs
-  (French→Catalan→Spanish into the Spanish text, Spanish→Catalan→English into
-  the English), all of a step's words in one call.
+  the words a step marks go through other Apertium pairs (French→Catalan→Spanish
+  into the Spanish text, Spanish→Catalan→English into the English), each word
+  once, streamed alongside the step; a route's processes start at its first word.
 * **English clean-up** (:mod:`pipeline.translate.english`): capitals, tense,
   a/an, quotes, possessives, a few systematic word choices.  ``raw=True`` turns
   the route and the clean-up off: the bare pivot, the baseline to beat.
-* **Few processes.**  One call of :meth:`ApertiumTranslator.translate` starts
-  each step's pipeline once per worker (batches side by side, one per core) and
-  each route once; all start together, so the later ones load their
-  dictionaries while the first step runs.
-* Called as subprocesses with argument lists (never a shell) and a timeout.
+* Called as subprocesses with argument lists (never a shell), all ended after
+  ``timeout_s``.
 
 Measured with ``python bench/quality.py translation`` (newstest2012, the dev set):
 raw ``apertium fr-es | apertium spa-eng`` 13.71 BLEU / 47.01 chrF; this
-translator through ``pipeline translate --stdin`` 17.88 / 49.17.
+translator through ``pipeline translate --stdin`` 18.38 / 49.32, in 1.06–1.12×
+raw's wall time (2 shared cores; newstest2013: 1.26–1.67×).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
+import queue
 import re
 import shutil
-import subprocess
-import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -64,12 +66,13 @@ from pipeline.translate.english import clean_english
 from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
 from pipeline.translate.lexicon import PIVOT_GAPS, ROUTES, Router
 from pipeline.translate.segment import normalise_space
+from pipeline.translate.streams import ModeLauncher, Stream
 
 DEBIAN_PACKAGES = APERTIUM_PACKAGES
 PIVOT = ("fr-es", "spa-eng")
-MAX_BATCH_CHARS = 1_000_000  # per call: ~150k words; every call costs ~0.3 s of CPU per mode to start
-PRESTART_ROUTES_CHARS = 20_000  # ~3,000 words: the first step then outlasts the routes' start-up
-MIN_BATCH_CHARS = 6_000  # a call costs ~0.3 s to start: smaller batches are not worth a worker
+# A shard keeps about two cores busy (its two steps side by side) and costs ~1.5 s of CPU to
+# start (pivot and routes): one more per 200,000 characters (~1,500 sentences, ~4 s of CPU).
+SHARD_CHARS = 200_000
 
 # A mark starts a word: it follows no letter and no other mark, but may follow a digit
 # ("4*h": Apertium marks the "h" of "4h").
@@ -80,10 +83,11 @@ _ENGINE_MARK = re.compile(_NOT_AFTER + r"([*@])([^\W\d_][\w'-]*)")
 _WORD = re.compile(r"\w[\w'’.-]*")
 _STREAM_SPECIAL = re.compile(r"([\[\]\\^$/<>@{}])")
 _BLOCK_END = ".[][\n]"  # what apertium-destxt writes at the end of a paragraph
+_UNESCAPE = re.compile(r"\\(.)|[\[\]]", re.DOTALL)
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
 _CELA = re.compile(r"\b([Cc])ela\b")
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "\0": " "})  # NUL ends a block
 
 
 class ApertiumMissingError(ModelMissingError):
@@ -99,11 +103,12 @@ def missing_message(detail: str) -> str:
 
 
 class ApertiumTranslator:
-    """French→Spanish→English with Apertium, many sentences per subprocess call.
+    """French→Spanish→English with Apertium, all sentences of a call streamed through one pipeline.
 
     By default the pivot's gaps are filled and its English cleaned up (see the
     module docstring); ``raw=True`` gives the bare pivot (marks stripped only),
-    the baseline the project is measured against.
+    the baseline the project is measured against.  ``workers`` shards (0: one
+    per two cores, for inputs above ``SHARD_CHARS``) run side by side.
 
     >>> engine = ApertiumTranslator()  # doctest: +SKIP
     >>> engine.translate(["Le chat dort."])[0].text  # doctest: +SKIP
@@ -111,30 +116,30 @@ class ApertiumTranslator:
     """
 
     backend = "apertium"
-    # Per call: a dozen process starts (~3 s of CPU with the routes), so calls are large;
-    # 8,192 sentences are about 30 s of work, what a kill may lose (translate_cached commits per call).
+    # Per call: a dozen process starts (~1 s of CPU with the routes), so calls are large;
+    # 8,192 sentences are about 15 s of work, what a kill may lose (translate_cached commits per call).
     sentences_per_call = 8192
 
     def __init__(
         self,
         *,
         timeout_s: float = 120.0,
-        max_batch_chars: int = MAX_BATCH_CHARS,
         executable: str = "apertium",
         pairs: tuple[str, ...] = PIVOT,
         workers: int = 0,
         raw: bool = False,
     ):
         self.timeout_s = timeout_s
-        self.max_batch_chars = max_batch_chars
-        self.workers = workers if workers > 0 else _cores()
+        self.workers = workers if workers > 0 else max(1, _cores() // 2)
+        self.shard_chars = 0 if workers > 0 else SHARD_CHARS  # explicit workers: always that many shards
         self.pairs = pairs
         self.raw = raw
         found = shutil.which(executable)
         if found is None:
             raise ApertiumMissingError(missing_message(f"no {executable!r} program on PATH"))
         self.executable = found
-        listed = set(self._run([[self.executable, "-l"]], b"").decode("utf-8", "replace").split())
+        self.launcher = ModeLauncher(found)
+        listed = self.launcher.installed()
         absent = [pair for pair in pairs if pair not in listed]
         if absent:
             raise ApertiumMissingError(missing_message(f"direction(s) {', '.join(absent)} not installed"))
@@ -144,7 +149,7 @@ class ApertiumTranslator:
         if not raw and pairs == PIVOT:
             for name, modes in ROUTES.items():
                 if all(mode in listed for mode in modes):
-                    self.routes[name] = Router(modes, self._run_modes)
+                    self.routes[name] = Router(modes)
         self.model = "apertium " + " + ".join(pairs)
         self.revision = debian_versions(DEBIAN_PACKAGES + (LEXICON_PACKAGES if self.routes else ()))
 
@@ -163,220 +168,193 @@ class ApertiumTranslator:
         if not todo:
             return results
         french = [texts[i] for i in todo]
-        unknown: list[list[str]] = [[] for _ in todo]
-        batches = self._batches(french)  # the same cut for every step: one Spanish text per French one
-        # Every process pipeline starts now and loads its dictionaries while the first step
-        # runs (the lookups' and the second step's start-up is off the critical path).  The
-        # routes only for a large input: a short text may have no unknown word to look up.
-        chains = [[self._spawn((pair,)) for _ in batches] for pair in self.pairs]
-        early = sum(len(t) for t in french) >= PRESTART_ROUTES_CHARS
-        routes = {
-            name: (router, self._spawn(router.modes) if early else None)
-            for name, router in self.routes.items()
-        }
-        try:
-            spanish = english = french
-            for number, pair in enumerate(self.pairs):
-                lookup = None
-                if not self.raw and number == 0 and "french" in routes:
-                    lookup = functools.partial(self._lookup, *routes.pop("french"), {})
-                elif not self.raw and number == len(self.pairs) - 1:
-                    router, chain = routes.pop("spanish", (None, None))
-                    lookup = functools.partial(self._lookup, router, chain, PIVOT_GAPS)
-                english = self._step(pair, english, batches, chains[number], unknown, lookup)
-                if number == 0:
-                    spanish = english
-        finally:
-            for chain in [c for step in chains for c in step] + [c for _, c in routes.values() if c]:
-                chain.close()  # unused ones (after an error, or a route never needed)
-        if not self.raw:
-            english = [clean_english(en, es, fr) for en, es, fr in zip(english, spanish, french, strict=True)]
-        for index, text, words in zip(todo, english, unknown, strict=True):
-            results[index] = Rendered(text, unknown=tuple(dict.fromkeys(words)))
+        shards = self._shards(french)
+        if len(shards) == 1:
+            done = [self._translate_shard(french)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(shards)) as pool:
+                done = list(pool.map(lambda s: self._translate_shard(french[s.start : s.stop]), shards))
+        steps = [t for shard in done for t in shard]
+        for index, (english, words) in zip(todo, steps, strict=True):
+            results[index] = Rendered(english, unknown=tuple(dict.fromkeys(words)))
         return results
+
+    def _translate_shard(self, french: list[str]) -> list[tuple[str, list[str]]]:
+        """(English, marked words) of each sentence, every step streaming into the next.
+
+        Each step's stream is fed by a thread of its own from the previous step's
+        answers (after their lookups), so all steps run at once; this thread
+        reads the last one.  Every process is ended after ``timeout_s``.
+        """
+        watch = _Watch(self.timeout_s)
+        unknown: list[list[str]] = [[] for _ in french]
+        spanish: list[str] = []
+        try:
+            texts: Iterable[str] = french
+            for number, pair in enumerate(self.pairs):
+                stream = watch.add(Stream(self.launcher.argvs((pair,)), self.launcher.env))
+                pairs = self._through(stream, texts)
+                router, known = self._gaps(number)
+                if router is not None or known:
+                    route = None
+                    if router is not None:
+                        route = watch.add(
+                            Stream(self.launcher.argvs(router.modes), self.launcher.env, lazy=True)
+                        )
+                    pairs = _filled(pairs, router, route, known)
+                texts = _stripped(pairs, unknown, spanish if number == 0 else None)
+            if self.raw:
+                english = list(texts)
+            else:  # cleaned as each sentence arrives, while the steps go on
+                english = [clean_english(en, spanish[i], french[i]) for i, en in enumerate(texts)]
+        except TranslationError as exc:
+            if watch.expired.is_set():
+                raise TranslationError(f"apertium timed out after {self.timeout_s:g} s ({exc})") from exc
+            raise
+        finally:
+            watch.close()
+        return list(zip(english, unknown, strict=True))
+
+    def _gaps(self, number: int) -> tuple[Router | None, dict[str, str]]:
+        """Step ``number``'s route for the words it marks, and the translations known beforehand."""
+        if self.raw:
+            return None, {}
+        if number == 0:
+            return self.routes.get("french"), {}
+        if number == len(self.pairs) - 1:
+            return self.routes.get("spanish"), PIVOT_GAPS
+        return None, {}
 
     @staticmethod
-    def _lookup(
-        router: Router | None, chain: Chain | None, known: dict[str, str], words: list[str]
-    ) -> dict[str, str]:
-        """Translations of unknown ``words``: ``known`` ones first, the others through ``router``."""
-        found = {word: known[word] for word in words if word in known}
-        if router is not None:
-            found.update(router.lookup([w for w in words if w not in found], chain))
-        elif chain is not None:
-            chain.close()
-        return found
+    def _through(stream: Stream, texts: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(source, output) of each of ``texts`` streamed through ``stream``; the feeding starts now."""
+        sources: list[str] = []
 
-    def _step(
-        self,
-        pair: str,
-        sources: list[str],
-        batches: list[range],
-        chains: list[Chain],
-        unknown: list[list[str]],
-        lookup: Callable[[list[str]], dict[str, str]] | None,
-    ) -> list[str]:
-        """One pivot step over all sentences; the words it marks unknown go through ``lookup``.
+        def blocks() -> Iterator[str]:
+            for text in texts:
+                sources.append(text)
+                yield to_stream(text)
 
-        The batches run side by side: one Apertium pipeline keeps about one core
-        busy (its slowest program sets the pace).  Every unknown word of the step
-        is then looked up at once.
-        """
+        def outputs() -> Iterator[tuple[str, str]]:
+            for index, block in enumerate(stream.outputs()):
+                text = from_stream(block)
+                if text is None:
+                    raise TranslationError(
+                        f"{stream.command} returned an unreadable block for {sources[index]!r}: {block!r}"
+                    )
+                yield sources[index], normalise_space(text)
 
-        def run(batch: range, chain: Chain) -> list[str]:
-            return self._run_modes((pair,), sources[batch.start : batch.stop], chain)
+        stream.feed(blocks())  # so the first step runs while the next ones start
+        return outputs()
 
-        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
-            outputs = [out for batch in pool.map(run, batches, chains) for out in batch]
-        if lookup is not None:
-            marked = [w for out, src in zip(outputs, sources, strict=True) for w in engine_marked(out, src)]
-            found = lookup(marked)
-            if found:
-                outputs = [replace_marked(out, src, found) for out, src in zip(outputs, sources, strict=True)]
-        results = []
-        for index, (out, src) in enumerate(zip(outputs, sources, strict=True)):
-            clean, marked = strip_marks(out, src)
-            results.append(_SPACE_BEFORE_PUNCT.sub("", clean))  # transfer leaves "word ," behind
-            unknown[index].extend(marked)
-        return results
-
-    # --- batching and the separator scheme ------------------------------
-
-    def _batches(self, texts: list[str]) -> list[range]:
-        """Consecutive index ranges of ``texts`` of about equal size, one per worker at most.
-
-        A batch is worth a process start-up (~0.3 s of CPU per mode) only above
-        ``MIN_BATCH_CHARS``; none exceeds ``max_batch_chars``.
-        """
+    def _shards(self, texts: list[str]) -> list[range]:
+        """Consecutive index ranges of ``texts`` of about equal size, one per worker at most."""
         sizes = [len(t) + 1 for t in texts]
         total = sum(sizes)
-        count = max(1, min(self.workers, total // MIN_BATCH_CHARS), -(-total // self.max_batch_chars))
-        count = min(count, len(texts))
-        batches: list[range] = []
+        count = min(self.workers, total // self.shard_chars if self.shard_chars else len(texts), len(texts))
+        count = max(1, count)
+        shards: list[range] = []
         start, running = 0, 0
         for index, size in enumerate(sizes):
             running += size
-            if len(batches) < count - 1 and running >= total * (len(batches) + 1) / count:
-                batches.append(range(start, index + 1))
+            if len(shards) < count - 1 and running >= total * (len(shards) + 1) / count:
+                shards.append(range(start, index + 1))
                 start = index + 1
-        batches.append(range(start, len(texts)))
-        return [b for b in batches if len(b)]
-
-    def _run_modes(
-        self, modes: tuple[str, ...], segments: list[str], chain: Chain | None = None
-    ) -> list[str]:
-        """``segments`` through a chain of Apertium modes (one process pipeline): one output each.
-
-        ``chain``, if given, is those modes already started (:meth:`_spawn`).
-        """
-        if not segments:
-            if chain is not None:
-                chain.close()
-            return []
-        data = "".join(to_stream(segment) + "\0" for segment in segments).encode("utf-8")
-        if chain is None:
-            chain = self._spawn(modes)
-        raw = chain.finish(data).decode("utf-8", "replace")
-        blocks = raw.split("\0")
-        extra = blocks[len(segments) :]
-        if len(blocks) >= len(segments) and not any(b.strip() for b in extra):
-            parts = [from_stream(b) for b in blocks[: len(segments)]]
-            if all(p is not None for p in parts):
-                return [normalise_space(p) for p in parts if p is not None]
-        if len(segments) == 1:
-            raise TranslationError(
-                f"apertium {'|'.join(modes)} returned an unreadable block for {segments[0]!r}: {raw!r}"
-            )
-        middle = len(segments) // 2
-        return self._run_modes(modes, segments[:middle]) + self._run_modes(modes, segments[middle:])
-
-    def _argvs(self, modes: tuple[str, ...]) -> list[list[str]]:
-        return [[self.executable, "-z", "-f", "none", mode] for mode in modes]
-
-    def _spawn(self, modes: tuple[str, ...]) -> Chain:
-        """Start ``modes`` now, to be fed later: loading a pair costs ~0.3–1 s, done while other work runs."""
-        return Chain(self._argvs(modes), self.timeout_s)
-
-    def _run(self, argvs: list[list[str]], data: bytes) -> bytes:
-        """Run a pipeline of commands (``a | b | …``, no shell) on ``data``; the last one's output."""
-        return Chain(argvs, self.timeout_s).finish(data)
+        shards.append(range(start, len(texts)))
+        return [s for s in shards if len(s)]
 
 
-class Chain:
-    """A started pipeline of processes ``a | b | …`` (no shell) waiting for its input.
+def _filled(
+    pairs: Iterator[tuple[str, str]], router: Router | None, route: Stream | None, known: dict[str, str]
+) -> Iterator[tuple[str, str]]:
+    """``pairs`` with the words each output marks unknown replaced where ``known`` or the route has them.
 
-    :meth:`finish` feeds it, waits and returns the last process's output;
-    :meth:`close` ends it unused.  stderr goes to files: a pipe nobody reads
-    would block a chatty program.
+    Each word the route has not answered yet is sent through it once, as soon as
+    the output that marks it arrives (a thread reads the step and feeds the
+    route); the outputs wait here, in order, for their words' answers.
     """
+    waiting: queue.SimpleQueue[tuple[str, str, list[str], list[str]] | None] = queue.SimpleQueue()
 
-    def __init__(self, argvs: list[list[str]], timeout_s: float):
-        self.command = " | ".join(" ".join(argv) for argv in argvs)
-        self.timeout_s = timeout_s
-        self._stack = contextlib.ExitStack()
-        self._errors = [self._stack.enter_context(tempfile.TemporaryFile()) for _ in argvs]  # noqa: SIM115 (closed by finish or close)
-        self._processes: list[subprocess.Popen[bytes]] = []
-        try:
-            for argv, error in zip(argvs, self._errors, strict=True):
-                stdin = self._processes[-1].stdout if self._processes else subprocess.PIPE
-                self._processes.append(
-                    subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=error)
-                )
-                if len(self._processes) > 1 and self._processes[-2].stdout is not None:
-                    self._processes[-2].stdout.close()  # the next process owns the pipe now
-        except OSError as exc:
-            self.close()
-            raise ApertiumMissingError(missing_message(f"cannot run {argvs[0][0]}: {exc}")) from exc
+    def marked_words() -> Iterator[tuple[str, str, list[str], list[str]]]:
+        asked: set[str] = set()
+        for source, output in pairs:
+            marked = engine_marked(output, source)
+            new = router.unanswered([w for w in marked if w not in known], asked) if router else []
+            asked.update(new)
+            yield source, output, marked, new
 
-    def finish(self, data: bytes) -> bytes:
-        processes = self._processes
+    def words() -> Iterator[str]:
         try:
-            if len(processes) == 1:
-                out, _ = processes[0].communicate(data, timeout=self.timeout_s)
-            else:
-                # Fed from a thread: Apertium streams, so writing everything before
-                # reading could fill the pipes and deadlock.
-                feeder = threading.Thread(target=_feed, args=(processes[0], data), daemon=True)
-                feeder.start()
-                out, _ = processes[-1].communicate(timeout=self.timeout_s)
-                for process in processes[:-1]:
-                    process.wait(timeout=self.timeout_s)
-                feeder.join(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired as exc:
-            self.close()
-            raise TranslationError(f"{self.command} timed out after {self.timeout_s:g} s") from exc
-        try:
-            for process, error in zip(processes, self._errors, strict=True):
-                if process.returncode != 0:
-                    error.seek(0)
-                    detail = error.read().decode("utf-8", "replace").strip()[-500:]
-                    raise TranslationError(
-                        f"{self.command} exited with status {process.returncode}: {detail}"
-                    )
+            for item in marked_words():
+                waiting.put(item)
+                yield from (to_stream(word) for word in item[3])
         finally:
-            self._stack.close()
-        return out
+            waiting.put(None)
+
+    items: Iterator[tuple[str, str, list[str], list[str]] | None]
+    if route is not None and router is not None:
+        route.feed(words())
+        answers = route.outputs()
+        items = iter(waiting.get, None)
+    else:
+        answers, items = iter(()), marked_words()
+    for item in items:
+        assert item is not None
+        source, output, marked, new = item
+        for word in new:
+            block = next(answers, None)  # a failed route raises here
+            answer = from_stream(block) if block is not None else None
+            if answer is None:
+                raise TranslationError(
+                    f"{route.command if route else ''} gave no answer for {word!r}: {block!r}"
+                )
+            router.record(word, answer)  # type: ignore[union-attr]
+        found = {w: known[w] for w in marked if w in known}
+        if router is not None:
+            found.update(router.found([w for w in marked if w not in found]))
+        yield source, replace_marked(output, source, found) if found else output
+    for _ in answers:  # the end of the route: raises if it failed
+        raise TranslationError(f"{route.command if route else ''} returned more blocks than it was given")
+
+
+class _Watch:
+    """The streams of one call, all killed once ``timeout_s`` has passed (also those started later)."""
+
+    def __init__(self, timeout_s: float):
+        self.streams: list[Stream] = []
+        self.expired = threading.Event()
+        self._timer = threading.Timer(timeout_s, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def add(self, stream: Stream) -> Stream:
+        self.streams.append(stream)
+        if self.expired.is_set():  # checked after the append: _expire sees it or it sees _expire
+            stream.kill()
+        return stream
+
+    def _expire(self) -> None:
+        self.expired.set()
+        for stream in list(self.streams):
+            stream.kill()
 
     def close(self) -> None:
-        """End the pipeline without using it."""
-        for process in self._processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            for stream in (process.stdin, process.stdout):
-                if stream is not None:
-                    stream.close()
-        self._stack.close()
+        self._timer.cancel()
+        for stream in self.streams:
+            stream.close()
 
 
-def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
-    assert process.stdin is not None
-    try:
-        process.stdin.write(data)
-    except BrokenPipeError:  # the process died; its status says why
-        pass
-    finally:
-        process.stdin.close()
+def _stripped(
+    pairs: Iterator[tuple[str, str]], unknown: list[list[str]], keep: list[str] | None
+) -> Iterator[str]:
+    """Each output without Apertium's marks (the marked words go to ``unknown``, the text to ``keep``)."""
+    for index, (source, output) in enumerate(pairs):
+        clean, marked = strip_marks(output, source)
+        text = _SPACE_BEFORE_PUNCT.sub("", clean)  # transfer leaves "word ," behind
+        unknown[index].extend(marked)
+        if keep is not None:
+            keep.append(text)
+        yield text
 
 
 def prepare_french(text: str) -> str:
@@ -442,19 +420,12 @@ def from_stream(block: str) -> str | None:
     body = block[: -len("[][\n]")]
     if body.endswith("."):
         body = body[:-1]
-    out: list[str] = []
-    position = 0
-    while position < len(body):
-        char = body[position]
-        if char == "\\" and position + 1 < len(body):
-            out.append(body[position + 1])
-            position += 2
-        elif char in "[]":  # superblank delimiters: keep what they wrap
-            position += 1
-        else:
-            out.append(char)
-            position += 1
-    return "".join(out)
+    # an escaped character stands for itself; superblank delimiters go, what they wrap stays
+    return (
+        _UNESCAPE.sub(lambda m: m.group(1) or "", body)
+        if "\\" in body or "[" in body or "]" in body
+        else body
+    )
 
 
 def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
@@ -469,6 +440,8 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
     >>> strip_marks("Follow #*Xyz now", "Suivez #Xyz maintenant")
     ('Follow #Xyz now', ['*Xyz'])
     """
+    if "*" not in output and "#" not in output and "@" not in output:
+        return output, []
     literals = Counter((m.group(1), m.group(2).rstrip(".-").lower()) for m in _LITERAL_MARK.finditer(source))
     runs = [(m, _WORD.match(output, m.end())) for m in _MARK_RUN.finditer(output)]
     words = [w.group(0).rstrip(".-") if w else "" for _, w in runs]

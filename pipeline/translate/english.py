@@ -126,14 +126,17 @@ def lowercase_after_unknown_start(english: str, spanish: str, unknown: frozenset
     >>> lowercase_after_unknown_start("Paris Is beautiful", "París es bonita")
     'Paris Is beautiful'
     """
-    en_words = list(_WORD.finditer(english))
-    es_words = _WORD.findall(spanish)
     index = 0
-    while index < min(len(en_words), len(es_words)) and en_words[index].group() == es_words[index]:
+    # lazily: most sentences differ at the first word
+    for word, found in zip(_WORD.finditer(english), _WORD.finditer(spanish), strict=False):
+        if word.group() != found.group():
+            break
         index += 1
-    if index == 0 or index >= len(en_words) or index >= len(es_words):
+    else:
+        return english  # one sentence ended while the words were the same
+    if index == 0:
         return english
-    word, source = en_words[index], es_words[index]
+    source = found.group()
     if not (source[:1].islower() and word.group()[:1].isupper() and word.group()[1:].islower()):
         return english
     if word.group() == "I":

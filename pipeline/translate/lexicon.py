@@ -20,10 +20,10 @@ CPU), and FreeDict's French–English and Spanish–English dictionaries (Debian
 the words left unknown).
 
 Only lowercase words of three letters or more are looked up: a capitalised
-unknown word is nearly always a name, which must stay as it is.  All the words
-of a batch go through one call per mode (one process start per mode, not per
-word), each word its own null-flushed block; answers are remembered for the
-life of the :class:`Router`.  A route whose modes are not installed is simply
+unknown word is nearly always a name, which must stay as it is.  A route's
+modes are started once per translation call (one process pipeline, not one per
+word) and every word streams through it as its own null-flushed block;
+answers are remembered for the life of the :class:`Router`.  A route whose modes are not installed is simply
 not used (the translator records which routes ran in its parameters).
 """
 
@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
-# name -> chain of modes (one process pipeline per lookup call)
+# name -> chain of modes (one process pipeline, started once per call)
 ROUTES = {
     "french": ("fra-cat", "cat-spa"),  # into the Spanish text, before es→en
     "spanish": ("spa-cat", "cat-eng"),  # into the English text
@@ -45,9 +44,6 @@ DEBIAN_PACKAGES = ("apertium-fra-cat", "apertium-spa-cat", "apertium-eng-cat")
 
 _LOOKUP_WORD = re.compile(r"[a-zàâäçéèêëîïôöùûüÿñáíóú][\w'-]{2,}")
 _MARKED = re.compile(r"[*#@]")
-
-# Runs ``words`` through a chain of modes, maybe already started: one output per word.
-ModeRunner = Callable[[tuple[str, ...], list[str], Any], list[str]]
 
 
 def wants_lookup(word: str) -> bool:
@@ -60,29 +56,40 @@ def wants_lookup(word: str) -> bool:
 
 
 class Router:
-    """Unknown word → translation through one route, remembered for the life of the object."""
+    """What one route answered for each unknown word, remembered for the life of the object.
 
-    def __init__(self, modes: tuple[str, ...], run: ModeRunner):
+    The caller runs the route's ``modes`` (the translator streams the words
+    through them, one null-flushed block each) and records the answers.
+
+    >>> router = Router(("fra-cat", "cat-spa"))
+    >>> router.unanswered(["gazoduc", "Tymosenko", "gazoduc", "euthanasie"], asked={"euthanasie"})
+    ['gazoduc']
+    >>> router.record("gazoduc", "gasoducto."); router.record("zorglub", "*zorglub")
+    >>> router.found(["gazoduc", "zorglub"]), router.unanswered(["gazoduc", "zorglub"])
+    ({'gazoduc': 'gasoducto'}, [])
+    """
+
+    def __init__(self, modes: tuple[str, ...]):
         self.modes = modes
-        self._run = run
         self._known: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, words: Sequence[str], chain: Any = None) -> dict[str, str]:
-        """Translations of those of ``words`` the route knows (others are left out).
+    def unanswered(self, words: Iterable[str], asked: Iterable[str] = ()) -> list[str]:
+        """Those of ``words`` worth a lookup that the route has not answered and that are not in ``asked``."""
+        skip = set(asked)
+        with self._lock:
+            known = self._known
+            return [w for w in dict.fromkeys(words) if wants_lookup(w) and w not in known and w not in skip]
 
-        ``chain`` is the route's modes already started by the caller (it is used, or closed).
-        """
-        wanted = [w for w in dict.fromkeys(words) if wants_lookup(w)]
+    def record(self, word: str, answer: str) -> None:
+        """The route's output for ``word`` (kept only if every step knew the word)."""
         with self._lock:
-            todo = [w for w in wanted if w not in self._known]
-        answers = self._run(self.modes, todo, chain)  # nothing to do: closes the chain
-        if todo:
-            with self._lock:
-                for word, answer in zip(todo, answers, strict=True):
-                    self._known[word] = _usable(answer)
+            self._known[word] = _usable(answer)
+
+    def found(self, words: Iterable[str]) -> dict[str, str]:
+        """The translations of those of ``words`` the route knows."""
         with self._lock:
-            return {w: t for w in wanted if (t := self._known.get(w))}
+            return {w: t for w in words if (t := self._known.get(w))}
 
 
 def _usable(answer: str) -> str | None:
