@@ -258,7 +258,9 @@ def main(args: argparse.Namespace) -> int:
     with open_cache(Settings()) as cache:
         from pipeline.dedup.events import representation_text
 
-        sample = [representation_text(a, 120) for a in articles[: args.speed_sample]]
+        # The texts dedup embeds under these settings (dedup.embed_max_words caps the cost).
+        max_words = _settings("e5", True, extra).dedup.embed_max_words
+        sample = [representation_text(a, max_words) for a in articles[: args.speed_sample]]
         for embedder in args.embedders:
             speed, cpu_ms = encoding_speed(embedder, sample)
             for signature in (False, True):

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from pipeline.dedup import dedup_articles
-from pipeline.dedup.signature import compare, event_days, key_figures, signature_of
+from pipeline.dedup.signature import compare, event_days, key_figures, signature_of, stance
 from pipeline.records import Article, DateInfo, Paragraph, Sentence
 
 THURSDAY = dt.date(2024, 3, 7)
@@ -58,8 +58,34 @@ def test_key_figures_and_their_subjects():
         "euro": (2_500_000.0,),
         "blesse": (6.0,),
     }
-    # Dates, years and clock times are not figures.
+    # Dates, years and clock times are not figures; nor are counts of time, plural or not.
     assert key_figures("Le 12 mars 2024 à 14h30, puis du 10-12 avril, en 2023.") == {}
+    assert key_figures("Un phénomène vu une ou deux fois par an, trois mois de travaux, dix ans.") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L'éclipse traversera l'Afrique dimanche.", "ahead"),
+        ("La tempête devrait toucher la côte mercredi.", "ahead"),
+        ("Le cyclone va frapper l'Inde.", "ahead"),
+        ("Les deux équipes se retrouveront samedi.", "ahead"),
+        ("L'éclipse a traversé l'Afrique dimanche.", "after"),
+        ("L'ouragan Laura a fait six morts.", "after"),  # "Laura" is a name, not a future verb
+        ("Trois suspects ont été arrêtés mardi.", "after"),
+        ("Strasbourg s'est imposé face à Marseille.", "after"),
+        # A verb of saying dates the report, not the event; the first tensed verb decides.
+        ("Le ministre a annoncé qu'il se rendra à Lyon.", "ahead"),
+        ("Il a battu Lyon, a déclaré le club ; il affrontera Nice.", "after"),
+        # Only the headline and first sentence frame the event; later lines are background.
+        ("Le cyclone approche de l'Inde.\nIl est attendu mercredi.\nSidr avait tué 3.500 personnes.", None),
+        ("La caméra de l'opéra, une affaire extra.", None),  # nouns, not futures
+        ("Le sommet a lieu à Paris.", None),  # "a lieu" is a present
+    ],
+)
+def test_stance_tells_an_announcement_from_a_report(text, expected):
+    found = stance(text)
+    assert (found[0] if found else None) == expected
 
 
 def _sig(text: str, published: dt.date, actors=("lyon",)):
@@ -98,6 +124,18 @@ def test_another_figure_for_one_quantity_is_another_event():
     tuesday = _sig("La France a enregistré 3.310 nouveaux cas en 24 heures.", dt.date(2020, 8, 21))
     conflicts, _ = compare(monday, tuesday)
     assert conflicts == ["other cas: 4771 vs 3310"]
+
+
+def test_a_preview_and_the_report_of_the_happening_are_two_events():
+    preview = _sig("L'éclipse traversera l'Afrique dimanche, deux fois plus longue.", dt.date(2024, 6, 20))
+    report = _sig("L'éclipse a traversé l'Afrique dimanche, deux fois plus longue.", dt.date(2024, 6, 23))
+    conflicts, notes = compare(preview, report)
+    assert conflicts == ["announced vs reported: 'traversera' / 'a traversé'"]
+    assert any(n.startswith("same day 2024-06-23") for n in notes)
+    # Published the same day (a preview updated into a report), it is only noted.
+    same_day = dataclasses.replace(report, published=preview.published)
+    conflicts, notes = compare(preview, same_day)
+    assert conflicts == [] and notes[0].startswith("announced vs reported")
 
 
 # --- in the stage: the decision and its reason land in the PairLink -------------

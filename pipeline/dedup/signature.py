@@ -16,6 +16,8 @@ news states its event there, while the body recalls earlier days and figures.
   amount (euros, dollars) or the noun the number counts ("4.771 nouveaux cas",
   "six morts").
 - **Actors**: the lede's entity keys (:mod:`pipeline.dedup.entities`).
+- **Stance**: whether the lede announces its event (future verbs) or reports
+  it (compound past): a preview and the report of what happened are two events.
 
 :func:`compare` returns the conflicts (another day, another figure for one
 subject, between articles published on different days) and notes (what
@@ -67,8 +69,25 @@ _DAY_WORDS = re.compile(
     rf"|(?:le\s+)?(\d{{1,2}})(?:er)?\s+({MONTH_PATTERN})(?:\s+(\d{{4}}))?)\b",
     re.IGNORECASE,
 )
-# Third-person future ("se tiendra", "auront") and near-future auxiliaries.
-_FUTURE_VERB = re.compile(r"\b(?:va|vont|devrait|devraient|doit|doivent|\w{2,}(?:ra|ront))\b", re.I)
+# Third-person future ("se tiendra", "auront", "mettra") and near-future auxiliaries.  The
+# future endings are matched in lower case only and after the letters a future stem ends
+# with, so that names ("Laura", "Alexandra") and nouns ("caméra", "extra", "front") are not verbs.
+_FUTURE_VERB = re.compile(
+    r"\b(?:[Vv]ont?|[Vv]a|[Dd]evr(?:ait|aient|a|ont)|[Dd]oi(?:t|vent)|s['’]apprêt(?:e|ent)|se\s+prépar(?:e|ent)\s+à"
+    r"|(?!(?:extra|ultra|intra|contra)\b)[a-zàâçéèêëîïôûù]+[eiudrtv](?:ra|ront))\b"
+)
+# Compound past ("a fait", "ont été tués", "s'est imposé"): the lede reports a happening.
+# Verbs of saying ("ont précisé les météorologues") date the report, not the event.
+_SAYING = (
+    "dit|déclaré|précisé|indiqué|affirmé|assuré|expliqué|estimé|souligné|ajouté|rapporté|réagi|averti|"
+    "prévenu|mis\\s+en\\s+garde|confirmé|annoncé|fait\\s+savoir|jugé|raconté|rappelé|répondu|insisté"
+)
+_PAST_VERB = re.compile(
+    r"\b(?:a|ont|avait|avaient|s['’]est|se\s+sont)\s+(?:(?:déjà|bien|encore|finalement|aussi|également|"
+    r"notamment|ainsi|enfin|officiellement|pourtant|toutefois|longtemps|beaucoup|presque|été)\s+)?"
+    rf"(?!(?:lieu|peu|tort|fort|plus|moins|{_SAYING})\b)"
+    r"[a-zàâçéèêëîïôûù]+(?:ée?s?|ie?s?|ue?s?|ite?s?|erte?s?|orte?s?|aite?s?|einte?s?|ainte?s?)\b"
+)
 _SCORE = re.compile(rf"\b(\d{{1,2}})\s?[-–]\s?(\d{{1,2}})\b(?!\s*(?:{MONTH_PATTERN}|h\b|heures?))", re.I)
 _NUMBER_WORD = "|".join(NUMBER_WORDS)
 _FIGURE = re.compile(
@@ -104,6 +123,9 @@ class Signature:
     figures: dict[str, tuple[float, ...]]  # subject -> values
     actors: frozenset[str]
     published: dt.date | None = None
+    # "ahead" (the lede announces: future verbs only), "after" (it reports: compound past
+    # only) or None (both, or neither); with the words that said it.
+    stance: tuple[str, str] | None = None
 
 
 def lede(title: str | None, sentences: Sequence[str], max_words: int = LEDE_WORDS) -> tuple[str, int]:
@@ -118,7 +140,37 @@ def lede(title: str | None, sentences: Sequence[str], max_words: int = LEDE_WORD
 
 def signature_of(text: str, published: dt.date | None, actors: Iterable[str] = ()) -> Signature:
     """The signature of a lede ``text`` published on ``published`` (relative days need it)."""
-    return Signature(tuple(event_days(text, published)), key_figures(text), frozenset(actors), published)
+    return Signature(
+        tuple(event_days(text, published)), key_figures(text), frozenset(actors), published, stance(text)
+    )
+
+
+def stance(text: str) -> tuple[str, str] | None:
+    """Whether a lede announces its event (``"ahead"``) or reports it (``"after"``), and the verb.
+
+    A preview ("l'éclipse traversera l'Afrique dimanche") and the report of the
+    happening ("l'éclipse a traversé l'Afrique") published another day are two
+    news events on one subject, though they may name the same day and figures.
+    The headline and first sentence (the lede's first two lines) frame the
+    event, and the first tensed verb there decides; later sentences give
+    background ("le dernier cyclone avait tué 3.500 personnes").
+
+    >>> stance("La tempête devrait toucher les côtes mercredi.")
+    ('ahead', 'devrait')
+    >>> stance("L'ouragan a fait six morts en Louisiane, a déclaré le gouverneur.")
+    ('after', 'a fait')
+    >>> stance("Il arrivera mardi, ont précisé les autorités.\\nLe précédent avait tué dix personnes.")
+    ('ahead', 'arrivera')
+    >>> stance("Une caméra en plein ciel.\\nLe ministre a annoncé une réforme.") is None
+    True
+    """
+    head = "\n".join(text.split("\n")[:2])
+    ahead, after = _FUTURE_VERB.search(head), _PAST_VERB.search(head)
+    if ahead and (after is None or ahead.start() < after.start()):
+        return "ahead", re.sub(r"\s+", " ", ahead.group(0))
+    if after:
+        return "after", re.sub(r"\s+", " ", after.group(0))
+    return None
 
 
 def _weekday_before(day: dt.date, weekday: int, strictly: bool) -> dt.date:
@@ -206,8 +258,8 @@ def _subject(words: Iterable[str | None]) -> str | None:
         key = fold_word(word.lower()).strip("'’-")
         if key in _SKIP:
             continue
-        if key in stop_words() or len(key) < 3 or key in MONTHS:
-            return None
+        if key in stop_words() or len(key) < 3 or key in MONTHS or key in _NOT_EVENT_QUANTITIES:
+            return None  # checked before the crude singular: "fois" and "mois" would lose their s
         return key[:-1] if key.endswith(("s", "x")) and len(key) > 3 else key
     return None
 
@@ -264,7 +316,9 @@ def compare(a: Signature, b: Signature) -> tuple[list[str], list[str]]:
 
     - another day: both ledes name days and no day of one falls in a day of the other;
     - another figure: a subject both ledes count with no value in common (within
-      :data:`FIGURE_TOLERANCE`; scores exactly).
+      :data:`FIGURE_TOLERANCE`; scores exactly);
+    - announced vs reported: one lede announces its event, the other reports one
+      (:func:`stance`): a preview and the outcome, or another occurrence.
 
     A difference is a *conflict* (another event) only between articles
     published on different days: reports of one day's event published that
@@ -281,6 +335,10 @@ def compare(a: Signature, b: Signature) -> tuple[list[str], list[str]]:
             notes.append(f"same day {max(x[1], y[1]).isoformat()} ({x[0]!r} / {y[0]!r})")
         else:
             differences.append(f"other day: {_days_text(a.days)} vs {_days_text(b.days)}")
+    if a.stance and b.stance and a.stance[0] != b.stance[0]:
+        ahead, after = (a, b) if a.stance[0] == "ahead" else (b, a)
+        assert ahead.stance is not None and after.stance is not None
+        differences.append(f"announced vs reported: {ahead.stance[1]!r} / {after.stance[1]!r}")
     for subject in sorted(a.figures.keys() & b.figures.keys()):
         va, vb = a.figures[subject], b.figures[subject]
         exact = subject == "score"
