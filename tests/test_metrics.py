@@ -181,3 +181,11 @@ def test_clustering_textbook_cases():
     # All singletons against one gold cluster: chance level.
     assert ari.score(_triples([0, 1, 2, 3], [0, 0, 0, 0])).score == pytest.approx(0.0, abs=1e-9)
     assert ari.score(example, BootstrapSettings()).ci is None
+
+
+def test_clustering_signature_names_scikit_learn():
+    """The pair counts and the ARI are scikit-learn's: its version belongs in the signature."""
+    import sklearn
+
+    score = ClusteringMetric("ari").score(_triples([0, 0, 1], [0, 0, 1]))
+    assert f"scikit-learn:{sklearn.__version__}" in score.signature.replace(" ", "")

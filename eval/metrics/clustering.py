@@ -61,7 +61,11 @@ class ClusteringMetric(Metric):
         return {"over": "article-pairs", "scale": "0-1"}
 
     def versions(self) -> dict[str, str]:
-        return {"french-news-pipeline": package_version("french-news-pipeline")}
+        # The pair counts and the ARI are scikit-learn's (eval.clustering).
+        return {
+            "french-news-pipeline": package_version("french-news-pipeline"),
+            "scikit-learn": package_version("scikit-learn"),
+        }
 
 
 def _labels(stats: Sequence[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
