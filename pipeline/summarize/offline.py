@@ -364,7 +364,9 @@ def textrank(similarity: np.ndarray, damping: float = 0.85) -> np.ndarray:
         return np.ones(1)
     graph = similarity.copy()
     np.fill_diagonal(graph, 0.0)
-    ranks = nx.pagerank(nx.from_numpy_array(graph), alpha=damping, weight="weight", tol=1e-10)
+    # Damping bounds the error by damping**k: 1,000 iterations always reach the tolerance.
+    graph_nx = nx.from_numpy_array(graph)
+    ranks = nx.pagerank(graph_nx, alpha=damping, weight="weight", tol=1e-10, max_iter=1000)
     return np.array([ranks[i] for i in range(n)])
 
 
