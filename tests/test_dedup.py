@@ -16,11 +16,11 @@ import pytest
 from eval.clustering import adjusted_rand_index, load_gold_clusters, pairwise_scores
 from pipeline.cache import NullCache
 from pipeline.dedup import DedupStage, dedup_articles
-from pipeline.dedup.embeddings import embed, resolve_embedder
+from pipeline.dedup.embeddings import resolve_embedder
 from pipeline.dedup.events import PairScorer, build_profiles, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.dedup.shingles import fold
-from pipeline.loaders import load_sentence_encoder
+from pipeline.loaders import embed, load_sentence_encoder
 from pipeline.nlp import ModelMissingError
 from pipeline.records import Article, Cluster, Paragraph, Passage, Sentence
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir

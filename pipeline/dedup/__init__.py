@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipeline.cache import Cache, NullCache, memoize_batch, open_cache
-from pipeline.dedup.embeddings import ENCODING_VERSION, embed, provenance
+from pipeline.dedup.embeddings import ENCODING_VERSION, provenance
 from pipeline.dedup.events import cluster_events, representation_text
 from pipeline.dedup.passages import find_passages
 from pipeline.fingerprints import local_files
-from pipeline.loaders import load_sentence_encoder
+from pipeline.loaders import embed, load_sentence_encoder
 from pipeline.progress import progress
 from pipeline.records import Article, Cluster, Passage, Provenance
 from pipeline.rundir import ARTICLES, CLUSTERS, PASSAGES, RunDir

@@ -13,13 +13,9 @@ the catalogue lists, or a local directory) and loaded by the one model loader,
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from pipeline import progress
 from pipeline.fingerprints import code_version
 from pipeline.loaders import embedding_card, encoder_prefix
 from pipeline.records import Provenance
@@ -79,18 +75,3 @@ def provenance(name: str, params: dict, input_sha256: str) -> Provenance:
 # Part of every cached embedding's key: a change to how texts are encoded (here, in the loader it
 # imports) must not be answered with vectors made the old way.
 ENCODING_VERSION = code_version([__name__])
-
-
-def embed(model, texts: Sequence[str], batch_size: int) -> np.ndarray:
-    """L2-normalised float32 embeddings, one row per text, encoded in batches."""
-    if not texts:
-        dim = model.get_sentence_embedding_dimension() or 0
-        return np.zeros((0, dim), dtype=np.float32)
-    vectors = model.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=progress.enabled(),  # off under -q and when stderr is not a terminal
-    )
-    return np.asarray(vectors, dtype=np.float32)
