@@ -7,7 +7,14 @@ import shutil
 import pytest
 
 from pipeline.nlp import ModelMissingError
-from pipeline.translate.apertium import DEBIAN_PACKAGES, ApertiumMissingError, ApertiumTranslator, strip_marks
+from pipeline.translate.apertium import (
+    DEBIAN_PACKAGES,
+    EAGER_ROUTES,
+    ApertiumMissingError,
+    ApertiumTranslator,
+    strip_marks,
+)
+from pipeline.translate.streams import Stream
 
 pytestmark = pytest.mark.skipif(
     shutil.which("apertium") is None, reason="apertium is not installed (apt-get install apertium-fr-es ...)"
@@ -146,6 +153,26 @@ def test_words_unknown_to_the_pivot_go_through_catalan(apertium, raw_apertium):
     assert not {w.lstrip("*@#") for w in ours.unknown} & {"gazoduc", "euthanasie"}
     assert apertium.params()["routes"]["french"] == ["fra-cat", "cat-spa"]
     assert raw_apertium.params()["raw"] is True and "routes" not in raw_apertium.params()
+
+
+def test_a_large_call_starts_the_french_route_with_the_pivot(apertium, monkeypatch):
+    if "french" not in apertium.routes:
+        pytest.skip("the Catalan pairs are not installed")
+    early: list[str] = []
+    real = Stream.start_soon
+
+    def start_soon(self: Stream) -> None:
+        early.append(self.argvs[0][-1])  # the first program's data file names the mode
+        real(self)
+
+    monkeypatch.setattr(Stream, "start_soon", start_soon)
+    fresh = ApertiumTranslator(timeout_s=60)  # no answer remembered: the route has work
+    sentences = ["Le gazoduc traverse la région."] * EAGER_ROUTES
+    assert fresh.translate(sentences[:1]) and early == []  # one sentence: the route stays lazy
+    large = fresh.translate(sentences)
+    assert len(early) == 1 and "fra-cat" in early[0]  # the Spanish route (last step) stays lazy
+    assert {r.text for r in large} == {apertium.translate(sentences[:1])[0].text}
+    assert "pipeline" in large[0].text.lower()
 
 
 def test_names_are_not_looked_up_and_stay(apertium):

@@ -150,3 +150,32 @@ def test_direct_programs_give_the_bytes_the_apertium_script_gives(mode):
     ]
     blocks = [to_stream(s) for s in sentences]
     assert run(Stream(direct, launcher.env), blocks) == run(Stream(script), blocks)
+
+
+def test_start_soon_starts_the_processes_before_the_first_block(tmp_path):
+    started = tmp_path / "started"
+    copy = "import shutil, sys; shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)"
+    marks_start = [PY, "-c", f"open({str(started)!r}, 'w').close(); {copy}"]
+    stream = Stream([marks_start], lazy=True)
+    stream.start_soon()
+    for _ in range(200):  # no block was written: only start_soon can have started it
+        if started.exists():
+            break
+        threading.Event().wait(0.05)
+    assert started.exists()
+    assert run(stream, ["a", "b"]) == ["a", "b"]
+
+
+def test_a_failed_early_start_is_raised_where_the_stream_is_used():
+    stream = Stream([["no-such-program-here"]], lazy=True)
+    stream.start_soon()
+    with pytest.raises(TranslationError, match="cannot run"):
+        run(stream, ["a"])
+
+
+def test_an_early_started_stream_given_nothing_ends_cleanly():
+    # start_soon's thread and a writer with no block race: whichever comes first, nothing hangs
+    for _ in range(20):
+        stream = Stream([CAT, CAT], lazy=True)
+        stream.start_soon()
+        assert run(stream, []) == []

@@ -17,7 +17,9 @@
   waits on an earlier step), the caller reads the answers while later blocks are
   still being written, so consecutive steps run side by side, as in
   ``apertium fr-es | apertium spa-eng``.  A lazy stream starts its processes at
-  its first block: a route that gets no word costs nothing.
+  its first block: a route that gets no word costs nothing; :meth:`Stream.start_soon`
+  starts them now from a thread, beside the caller's other work (a route that
+  will surely get words loads its dictionaries while the pivot loads its own).
 """
 
 from __future__ import annotations
@@ -157,12 +159,27 @@ class Stream:
         self._ready = threading.Event()  # set once started, or once feeding ended without a block
         self._writer: threading.Thread | None = None
         self._feed_error: BaseException | None = None
+        self._start_error: TranslationError | None = None
+        self._input_done = False  # the writer has ended: nothing starts after that
         if not lazy:
+            self._start()
+
+    def start_soon(self) -> None:
+        """Start the processes from a new thread now rather than at the first block.
+
+        A failure to start is raised where the stream is next used (feeding or reading).
+        """
+        threading.Thread(target=self._start_quietly, daemon=True).start()
+
+    def _start_quietly(self) -> None:
+        with contextlib.suppress(TranslationError):  # kept in _start_error, raised by the next _start
             self._start()
 
     def _start(self) -> None:
         with self._lock:
-            if self._killed or self._processes:
+            if self._start_error is not None:
+                raise self._start_error
+            if self._killed or self._processes or self._input_done:
                 return
             try:
                 for argv in self.argvs:
@@ -177,7 +194,8 @@ class Stream:
                     self._processes.append(process)
             except OSError as exc:
                 self._end_processes()
-                raise TranslationError(f"cannot run {self.command}: {exc}") from exc
+                self._start_error = TranslationError(f"cannot run {self.command}: {exc}")
+                raise self._start_error from exc
             finally:
                 self._ready.set()
 
@@ -206,13 +224,16 @@ class Stream:
         except BaseException as exc:  # an earlier step failed: said by outputs()
             self._feed_error = exc
         finally:
+            with self._lock:  # waits for a start in progress (start_soon); none begins after
+                self._input_done = True
+                first = self._processes[0].stdin if self._processes else None
             self._ready.set()
             if stdin is not None:
                 with contextlib.suppress(BrokenPipeError):
                     stdin.close()
-            elif self._processes and self._processes[0].stdin is not None:
+            elif first is not None:  # started early, given nothing
                 with contextlib.suppress(BrokenPipeError):
-                    self._processes[0].stdin.close()
+                    first.close()
 
     def outputs(self) -> Iterator[str]:
         """Each output block as text, in order; raises if the pipeline failed or lost a block."""
