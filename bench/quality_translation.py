@@ -19,9 +19,13 @@ printed), and sacrebleu's paired bootstrap resampling (``paired_bs``, 1,000
 resamples) of the project against the raw baseline.  Speed is French source
 words (whitespace tokens) per wall-clock second; the CPU seconds of each system
 (its processes and theirs, user + system) are printed too, since wall time on a
-shared machine depends on the load.  ``--repeat N`` runs both N times,
-alternating, and keeps each one's fastest run.  Use newstest2012 to develop and
-newstest2013 to report.
+shared machine depends on the load.  ``--repeat N`` runs both N times in
+rounds, raw first in odd rounds and the project first in even ones (so a load
+that comes or goes mid-round favours neither), and reports the median of the
+rounds' wall ratios (project / raw, each round's pair measured side by side) as
+the time ratio, with each system's median wall and CPU seconds; the outputs
+must be the same in every round (checked), and are scored once.  Use
+newstest2012 to develop and newstest2013 to report.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -44,7 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N lines (0 = all)")
     parser.add_argument("--backend", default="offline", help="translate.backend for the project")
     parser.add_argument("--cache", action="store_true", help="let the project use its output cache")
-    parser.add_argument("--repeat", type=int, default=1, help="run both N times, keep each one's fastest")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="N rounds of both, order alternating; median ratio"
+    )
     parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
     parser.add_argument("--save", metavar="DIR", help="write both systems' outputs there")
     parser.add_argument("--json", metavar="PATH", help="write the table as JSON")
@@ -114,12 +121,31 @@ def main(args: argparse.Namespace) -> int:
     words = sum(len(s.split()) for s in sources)
 
     runs: dict[str, list[tuple[list[str], float, float]]] = {"raw apertium": [], "project": []}
-    for _ in range(max(1, args.repeat)):
-        runs["raw apertium"].append(timed(run_raw_apertium, sources))
-        runs["project"].append(timed(run_project, sources, args.backend, args.cache))
-    fastest = {name: min(found, key=lambda r: r[1]) for name, found in runs.items()}
-    raw, raw_wall, raw_cpu = fastest["raw apertium"]
-    ours, our_wall, our_cpu = fastest["project"]
+    rounds = max(1, args.repeat)
+    for number in range(rounds):
+        order = ["raw apertium", "project"] if number % 2 == 0 else ["project", "raw apertium"]
+        for name in order:
+            if name == "project":
+                runs[name].append(timed(run_project, sources, args.backend, args.cache))
+            else:
+                runs[name].append(timed(run_raw_apertium, sources))
+        if rounds > 1:
+            (_, p_wall, p_cpu), (_, r_wall, r_cpu) = runs["project"][-1], runs["raw apertium"][-1]
+            print(
+                f"round {number + 1}/{rounds}: raw {r_wall:.2f} s ({r_cpu:.2f} s cpu), "
+                f"project {p_wall:.2f} s ({p_cpu:.2f} s cpu), ratio {p_wall / r_wall:.2f}",
+                file=sys.stderr,
+            )
+    ratios = [p[1] / r[1] for p, r in zip(runs["project"], runs["raw apertium"], strict=True)]
+    raw = runs["raw apertium"][-1][0]
+    ours = runs["project"][-1][0]
+    for name, found in runs.items():
+        if any(outputs != found[-1][0] for outputs, _, _ in found):
+            raise SystemExit(f"{name} gave different outputs in different rounds")
+    raw_wall = statistics.median(wall for _, wall, _ in runs["raw apertium"])
+    raw_cpu = statistics.median(cpu for _, _, cpu in runs["raw apertium"])
+    our_wall = statistics.median(wall for _, wall, _ in runs["project"])
+    our_cpu = statistics.median(cpu for _, _, cpu in runs["project"])
     systems = {"raw apertium": (raw, raw_wall), "project": (ours, our_wall)}
     cpu = {"raw apertium": raw_cpu, "project": our_cpu}
     if args.save:
@@ -170,13 +196,17 @@ def main(args: argparse.Namespace) -> int:
         label: round(float(table["project"][label]) - float(table["raw apertium"][label]), 2)
         for label in metrics
     }
-    ratio = our_wall / raw_wall
+    ratio = statistics.median(ratios)
     print(
         f"project - raw: BLEU {delta['BLEU']:+.2f} (p = {p_values['BLEU']:.4f}), "
         f"chrF {delta['chrF']:+.2f} (p = {p_values['chrF']:.4f}); "
         f"paired bootstrap, {args.resamples} resamples"
     )
-    print(f"wall time ratio project / raw: {ratio:.2f} (target <= 1.25); cpu ratio {our_cpu / raw_cpu:.2f}")
+    spread = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else ""
+    print(
+        f"wall time ratio project / raw: {ratio:.2f}{spread}, median of {len(ratios)} "
+        f"(target <= 1.25); cpu ratio {our_cpu / raw_cpu:.2f}"
+    )
     for label, signature in signatures.items():
         print(f"{label} signature: {signature}")
     for column, test_signature in test_signatures.items():
@@ -190,6 +220,7 @@ def main(args: argparse.Namespace) -> int:
             "delta": delta,
             "p_values": p_values,
             "time_ratio": round(ratio, 3),
+            "round_ratios": [round(r, 3) for r in ratios],
             "cpu_ratio": round(our_cpu / raw_cpu, 3),
             "repeat": max(1, args.repeat),
             "signatures": signatures,
