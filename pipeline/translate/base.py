@@ -132,16 +132,19 @@ def translate_cached(
 ) -> tuple[list[Rendered], CacheStats]:
     """Translate ``sentences``, reusing cached translations and each distinct sentence once."""
     stats = CacheStats()
-    params = cache_params(translator)
-    code = engine_code(translator)
-    keys = [
-        translation_key(translator.backend, translator.model, translator.revision, params, s, code)
-        for s in sentences
-    ]
-    found: dict[CacheKey, Rendered] = {}
+    keys: list[CacheKey] | list[str]
+    found: dict[Any, Rendered] = {}
     if cache is not None:
+        params = cache_params(translator)
+        code = engine_code(translator)
+        keys = [
+            translation_key(translator.backend, translator.model, translator.revision, params, s, code)
+            for s in sentences
+        ]
         found = {k: Rendered.from_value(v) for k, v in cache.get_many(list(dict.fromkeys(keys))).items()}
-    todo: dict[CacheKey, str] = {}  # key -> sentence, first occurrence order
+    else:  # nothing to look up: the sentence tells repeats apart (hashing 3,000 keys delayed the start)
+        keys = list(sentences)
+    todo: dict[Any, str] = {}  # key -> sentence, first occurrence order
     for key, sentence in zip(keys, sentences, strict=True):
         if key in found:
             stats.hits += 1
