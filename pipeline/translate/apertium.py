@@ -22,9 +22,11 @@ mode is started once per call and all the sentences stream through it:
   sentence goes on to es→en as soon as fr→es has answered it and its unknown
   words have been looked up, so both steps (and the lookups) run side by side
   on the cores (:mod:`pipeline.translate.streams`: the modes' programs are
-  started directly, without the ``apertium`` script's extra processes).  A
-  large input on a machine with more cores is cut into ``workers`` shards, each
-  with its own streams.
+  started directly, without the ``apertium`` script's extra processes).  In a
+  call of :data:`EAGER_ROUTES` sentences or more, the French route (whose first
+  answer es→en waits for) loads its dictionaries beside the pivot's rather than
+  after fr→es's first marked word.  A large input on a machine with more cores
+  is cut into ``workers`` shards, each with its own streams.
 * **Unknown-word marks.**  Apertium prefixes ``*`` to a word it could not
   analyse, ``@`` to one missing from the bilingual dictionary and ``#`` to one it
   could not generate.  The marks are stripped after each step (so the Spanish
