@@ -13,11 +13,12 @@ over all bands), queried and dropped before the next one is built.
 
 Each article keeps at most ``limit`` candidates, those whose full signatures
 agree most (the MinHash estimate of Jaccard similarity), so the number of pairs
-to score grows linearly with the corpus.
+to score grows linearly with the corpus.  The pairs come back as one integer
+array (a million pairs as Python tuples in a set would cost some 200 MB).
 
 >>> sets = [{"ustda", "austin", "lamrani"}, {"ustda", "austin", "lamrani", "texas"}, {"inde", "fes"}]
->>> sorted(candidate_pairs(sets, threshold=0.3, num_perm=64, limit=5))
-[(0, 1)]
+>>> candidate_pairs(sets, threshold=0.3, num_perm=64, limit=5).tolist()
+[[0, 1]]
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ BANDS_PER_INDEX = 8  # bands held in memory at once
 
 def candidate_pairs(
     item_sets: Sequence[Iterable[str]], threshold: float, num_perm: int, limit: int
-) -> set[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, of sets whose signatures collide in some band."""
+) -> np.ndarray:
+    """Pairs of sets whose signatures collide in some band: rows ``(i, j)``, ``i < j``, sorted, unique."""
     n = len(item_sets)
+    none = np.zeros((0, 2), dtype=np.int64)
     if n < 2:
-        return set()
+        return none
     signatures = [signature(set(items), num_perm) if items else None for items in item_sets]
     present = [i for i, s in enumerate(signatures) if s is not None]
     if len(present) < 2:
-        return set()
+        return none
     scheme = signatures[present[0]].scheme  # type: ignore[union-attr]
     seed = signatures[present[0]].seed  # type: ignore[union-attr]
     matrix = np.zeros((n, num_perm), dtype=signatures[present[0]].hashvalues.dtype)  # type: ignore[union-attr]
@@ -68,11 +70,10 @@ def candidate_pairs(
             if found.size:
                 _keep_best(best, best_sim, i, found, matrix)
         del lsh, sketches
-    pairs: set[tuple[int, int]] = set()
-    for i, j in zip(*np.nonzero(best >= 0), strict=True):
-        other = int(best[i, j])
-        pairs.add((min(int(i), other), max(int(i), other)))
-    return pairs
+    rows, slots = np.nonzero(best >= 0)
+    others = best[rows, slots]
+    codes = np.unique(np.minimum(rows, others) * n + np.maximum(rows, others))  # sorted, unique
+    return np.stack([codes // n, codes % n], axis=1)
 
 
 def _keep_best(best: np.ndarray, best_sim: np.ndarray, i: int, found: np.ndarray, matrix: np.ndarray) -> None:
