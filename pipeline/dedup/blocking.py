@@ -30,7 +30,7 @@ from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.dedup.shingles import signature
 
-BANDS_PER_INDEX = 8  # bands held in memory at once
+BANDS_PER_INDEX = 4  # bands held in memory at once (100k articles: ~40 MB a band)
 
 
 def candidate_pairs(

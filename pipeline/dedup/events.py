@@ -92,13 +92,21 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
     Keywords are each article's top TF-IDF content words among those that at
     least one other article also uses (a word no other article has cannot link).
     """
-    bags = [Counter(content_words(a.text)) for a in articles]
-    df = _blocking_df(bags)
+    # Every bag is needed until the document frequencies are known; kept as a tuple of
+    # words and an array of counts (~2 KB an article, where a Counter takes ~10 KB).
+    bags: list[tuple[tuple[str, ...], array]] = []
+    df: Counter[str] = Counter()
+    for article in articles:
+        bag = Counter(content_words(article.text))
+        df.update(bag.keys())
+        bags.append((tuple(bag), array("i", bag.values())))
     n = len(articles)
     profiles = []
-    for article, bag in zip(articles, bags, strict=True):
+    for article, (words, counts) in zip(articles, bags, strict=True):
         scored = [
-            (count * math.log((n + 1) / (df[w] + 0.5)), w) for w, count in bag.items() if _can_block(df[w], n)
+            (count * math.log((n + 1) / (df[w] + 0.5)), w)
+            for w, count in zip(words, counts, strict=True)
+            if _can_block(df[w], n)
         ]
         keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
@@ -160,6 +168,7 @@ class PairScorer:
         self._scores = array("d")  # semantic, entities, dates, combined (rounded), 4 per row
         self._flags = array("b")  # _LINKED | _VETOED per row
         self._reasons: dict[int, str] = {}  # row -> reason, where there is one
+        self._reason_texts: dict[str, str] = {}  # most vetoes share their words ("dates more than ...")
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -215,7 +224,8 @@ class PairScorer:
         # Words only where they say more than the numbers (a veto, a link): a large
         # corpus scores millions of pairs that simply fall short of the threshold.
         if veto or linked:
-            self._reasons[row] = ("veto: " if veto else "") + "; ".join(reasons)
+            reason = ("veto: " if veto else "") + "; ".join(reasons)
+            self._reasons[row] = self._reason_texts.setdefault(reason, reason)  # one copy per wording
         return row
 
     def combined(self, i: int, j: int) -> float:
