@@ -283,7 +283,7 @@ def test_same_country_and_topic_other_event_stays_apart(tmp_path, seed_articles,
             assert not link.linked
             assert link.dates <= 0.5  # October 2019 against February 2024
             if article.date is not None:
-                assert (i, len(articles) - 1) in scorer.vetoed
+                assert scorer.is_vetoed(i, len(articles) - 1)
 
 
 def test_rewritten_report_of_the_same_event_joins(tmp_path, seed_articles, settings, embedder):

@@ -27,8 +27,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+from array import array
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,13 +92,21 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
     Keywords are each article's top TF-IDF content words among those that at
     least one other article also uses (a word no other article has cannot link).
     """
-    bags = [Counter(content_words(a.text)) for a in articles]
-    df = _blocking_df(bags)
+    # Every bag is needed until the document frequencies are known; kept as a tuple of
+    # words and an array of counts (~2 KB an article, where a Counter takes ~10 KB).
+    bags: list[tuple[tuple[str, ...], array]] = []
+    df: Counter[str] = Counter()
+    for article in articles:
+        bag = Counter(content_words(article.text))
+        df.update(bag.keys())
+        bags.append((tuple(bag), array("i", bag.values())))
     n = len(articles)
     profiles = []
-    for article, bag in zip(articles, bags, strict=True):
+    for article, (words, counts) in zip(articles, bags, strict=True):
         scored = [
-            (count * math.log((n + 1) / (df[w] + 0.5)), w) for w, count in bag.items() if _can_block(df[w], n)
+            (count * math.log((n + 1) / (df[w] + 0.5)), w)
+            for w, count in zip(words, counts, strict=True)
+            if _can_block(df[w], n)
         ]
         keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
@@ -124,8 +134,9 @@ def event_signature(article: Article, dates: DateEvidence) -> Signature:
     return signature_of(text, published, actors)
 
 
-def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> set[tuple[int, int]]:
-    """Pairs of articles whose sets of shared entity keys and keywords collide in the blocking LSH."""
+def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> np.ndarray:
+    """Pairs of articles whose sets of shared entity keys and keywords collide in the blocking LSH
+    (rows ``(i, j)``, ``i < j``, sorted)."""
     entity_df = _blocking_df([p.entities.keys() for p in profiles])
     n = len(profiles)
     item_sets = [{k for k in p.entities if _can_block(entity_df[k], n)} | p.keywords for p in profiles]
@@ -135,28 +146,62 @@ def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings)
 
 
 class PairScorer:
-    """Scores any pair of profiled articles (memoised: a pair is scored once)."""
+    """Scores any pair of profiled articles (memoised: a pair is scored once).
+
+    A 100k-article corpus scores over a million pairs, so the scores live in flat
+    arrays, one row per pair, not as a dict of :class:`PairLink` objects:
+    :meth:`score_all` scores the candidate pairs in bulk (sorted, so a pair's row
+    is found by bisection), and pairs scored later (average linkage's cross pairs)
+    get rows found through a small dict.  :meth:`score` gives a pair's
+    ``PairLink``; :meth:`links` all of them in pair order, as the clusters need.
+    """
 
     def __init__(self, profiles: Sequence[ArticleProfile], embeddings: np.ndarray, settings: DedupSettings):
         self.profiles = profiles
         self.embeddings = embeddings
         self.settings = settings
         self.idf = idf_weights([p.entities.keys() for p in profiles])
-        self.links: dict[tuple[int, int], PairLink] = {}
-        self.vetoed: set[tuple[int, int]] = set()
+        self._n = max(len(profiles), 1)
+        self._codes = array("q")  # every row's pair as i * n + j; the bulk rows come first, sorted
+        self._bulk = 0  # rows scored by score_all
+        self._later: dict[int, int] = {}  # code -> row, for pairs scored one by one
+        self._scores = array("d")  # semantic, entities, dates, combined (rounded), 4 per row
+        self._flags = array("b")  # _LINKED | _VETOED per row
+        self._reasons: dict[int, str] = {}  # row -> reason, where there is one
+        self._reason_texts: dict[str, str] = {}  # most vetoes share their words ("dates more than ...")
+
+    def __len__(self) -> int:
+        return len(self._codes)
 
     def semantic(self, i: int, j: int) -> float:
         if self.embeddings.shape[0] == 0:
             return 0.0
         return float(np.clip(self.embeddings[i] @ self.embeddings[j], -1.0, 1.0))
 
-    def score(self, i: int, j: int) -> PairLink:
-        key = (min(i, j), max(i, j))
-        if key in self.links:
-            return self.links[key]
+    def score_all(self, pairs: np.ndarray) -> None:
+        """Score ``pairs`` (rows ``(i, j)``, ``i < j``, sorted, unique) before any other pair."""
+        if len(self._codes):
+            raise RuntimeError("score_all comes first")
+        for i, j in pairs.tolist():
+            self._score_new(i, j)
+        self._bulk = len(self._codes)
+
+    def _row(self, i: int, j: int) -> int:
+        """The row of pair ``{i, j}``, scoring it if it is new."""
+        lo, hi = (i, j) if i < j else (j, i)
+        code = lo * self._n + hi
+        at = bisect_left(self._codes, code, 0, self._bulk)
+        if at < self._bulk and self._codes[at] == code:
+            return at
+        row = self._later.get(code)
+        if row is None:
+            row = self._later[code] = self._score_new(lo, hi)
+        return row
+
+    def _score_new(self, i: int, j: int) -> int:
         s = self.settings
-        a, b = self.profiles[key[0]], self.profiles[key[1]]
-        semantic = self.semantic(*key)
+        a, b = self.profiles[i], self.profiles[j]
+        semantic = self.semantic(i, j)
         entities = weighted_overlap(a.entities, b.entities, self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
         reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
@@ -171,24 +216,67 @@ class PairScorer:
         combined = (
             s.semantic_weight * semantic_scaled + s.entity_weight * entities + s.date_weight * dates
         ) / total
-        if veto:
-            self.vetoed.add(key)
         linked = not veto and combined >= s.event_threshold
+        row = len(self._codes)
+        self._codes.append(i * self._n + j)
+        self._scores.extend((round(semantic, 4), round(entities, 4), round(dates, 4), round(combined, 4)))
+        self._flags.append((_LINKED if linked else 0) | (_VETOED if veto else 0))
         # Words only where they say more than the numbers (a veto, a link): a large
         # corpus scores millions of pairs that simply fall short of the threshold.
-        reason = ("veto: " if veto else "") + "; ".join(reasons) if veto or linked else ""
-        link = PairLink(
-            a=a.id,
-            b=b.id,
-            semantic=round(semantic, 4),
-            entities=round(entities, 4),
-            dates=round(dates, 4),
-            combined=round(combined, 4),
-            linked=linked,
-            reason=reason,
+        if veto or linked:
+            reason = ("veto: " if veto else "") + "; ".join(reasons)
+            self._reasons[row] = self._reason_texts.setdefault(reason, reason)  # one copy per wording
+        return row
+
+    def combined(self, i: int, j: int) -> float:
+        """The pair's combined score (rounded, as its ``PairLink`` shows it)."""
+        return self._scores[4 * self._row(i, j) + 3]
+
+    def is_vetoed(self, i: int, j: int) -> bool:
+        return bool(self._flags[self._row(i, j)] & _VETOED)
+
+    def score(self, i: int, j: int) -> PairLink:
+        return self._link(self._row(i, j), {})
+
+    def linked(self) -> list[tuple[float, int, int]]:
+        """``(combined, i, j)`` of every linked pair scored so far."""
+        out = []
+        for row, flags in enumerate(self._flags):
+            if flags & _LINKED:
+                i, j = divmod(self._codes[row], self._n)
+                out.append((self._scores[4 * row + 3], i, j))
+        return out
+
+    def links(self) -> Iterator[tuple[int, int, PairLink]]:
+        """``(i, j, link)`` for every pair scored so far, in pair order.
+
+        Equal scores share one float object: over a million links hold only some
+        tens of thousands of distinct rounded values.
+        """
+        floats: dict[float, float] = {}
+        bulk = ((self._codes[row], row) for row in range(self._bulk))  # already in pair order
+        for code, row in heapq.merge(bulk, sorted(self._later.items())):
+            i, j = divmod(code, self._n)
+            yield i, j, self._link(row, floats)
+
+    def _link(self, row: int, floats: dict[float, float]) -> PairLink:
+        i, j = divmod(self._codes[row], self._n)
+        semantic, entities, dates, combined = (
+            floats.setdefault(v, v) for v in self._scores[4 * row : 4 * row + 4]
         )
-        self.links[key] = link
-        return link
+        return PairLink(
+            a=self.profiles[i].id,
+            b=self.profiles[j].id,
+            semantic=semantic,
+            entities=entities,
+            dates=dates,
+            combined=combined,
+            linked=bool(self._flags[row] & _LINKED),
+            reason=self._reasons.get(row, ""),
+        )
+
+
+_LINKED, _VETOED = 1, 2
 
 
 def cluster_events(
@@ -205,8 +293,7 @@ def cluster_events(
     profiles = profiles if profiles is not None else build_profiles(articles, settings)
     scorer = PairScorer(profiles, embeddings, settings)
     candidates = candidate_pairs(profiles, settings)
-    for i, j in sorted(candidates):
-        scorer.score(i, j)
+    scorer.score_all(candidates)
     members: dict[int, list[int]] = {i: [i] for i in range(len(profiles))}
     root = list(range(len(profiles)))
 
@@ -216,19 +303,16 @@ def cluster_events(
             i = root[i]
         return i
 
-    linked = sorted(
-        ((link.combined, key) for key, link in scorer.links.items() if link.linked),
-        key=lambda item: (-item[0], item[1]),
-    )
-    for _, (i, j) in linked:
+    linked = sorted(scorer.linked(), key=lambda item: (-item[0], item[1], item[2]))
+    for _, i, j in linked:
         ri, rj = find(i), find(j)
         if ri == rj:
             continue
         cross = [(x, y) for x in members[ri] for y in members[rj]]
-        scores = [scorer.score(x, y) for x, y in cross]
-        if any((min(x, y), max(x, y)) in scorer.vetoed for x, y in cross):
+        scores = [scorer.combined(x, y) for x, y in cross]  # scores every cross pair, as the links show
+        if any(scorer.is_vetoed(x, y) for x, y in cross):
             continue
-        if sum(link.combined for link in scores) / len(scores) < settings.event_threshold:
+        if sum(scores) / len(scores) < settings.event_threshold:
             continue
         keep, gone = min(ri, rj), max(ri, rj)
         root[gone] = keep
@@ -237,15 +321,17 @@ def cluster_events(
     groups = sorted(members.values(), key=lambda m: m[0])
     cluster_of = {i: g[0] for g in groups for i in g}
     pairs_by_cluster: dict[int, list[PairLink]] = {g[0]: [] for g in groups}
-    for (i, j), link in sorted(scorer.links.items()):
+    linked_pairs = 0
+    for i, j, link in scorer.links():
+        linked_pairs += link.linked
         pairs_by_cluster[cluster_of[i]].append(link)
         if cluster_of[j] != cluster_of[i]:
             pairs_by_cluster[cluster_of[j]].append(link)
     clusters = [_make_cluster(g, articles, profiles, scorer, pairs_by_cluster[g[0]]) for g in groups]
     counts = {
         "candidate_pairs": len(candidates),
-        "scored_pairs": len(scorer.links),
-        "linked_pairs": sum(link.linked for link in scorer.links.values()),
+        "scored_pairs": len(scorer),
+        "linked_pairs": linked_pairs,
     }
     return clusters, counts
 
@@ -263,7 +349,7 @@ def _make_cluster(
     else:
         # Most central member: highest mean combined score with the others.
         def centrality(i: int) -> float:
-            return sum(scorer.score(i, j).combined for j in group if j != i) / (len(group) - 1)
+            return sum(scorer.combined(i, j) for j in group if j != i) / (len(group) - 1)
 
         representative = profiles[max(group, key=lambda i: (centrality(i), -i))].id
     start, end = _date_span([profiles[i] for i in group])

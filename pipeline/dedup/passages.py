@@ -16,18 +16,26 @@ entry, and candidate lists stay short.  Verifying against the leader (not any
 member) keeps groups from drifting by chaining; ``Passage.jaccard`` is the lowest
 member-to-leader similarity in the group.  Work grows linearly with the number
 of units (LSH query + a few exact checks each).
+
+A 100k-article corpus has millions of units, most of them leaders of a group
+of one, so the index is kept compact (:class:`LeaderIndex`): the LSH buckets
+are those ``MinHashLSH`` builds for the same ``(b, r)`` (hence the same
+candidates) but keyed by one integer per band in plain dicts, and each
+leader's shingle set is a run of integer shingle ids in one shared array, not
+a ``frozenset`` of strings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHashLSH
+from datasketch import LeanMinHash, MinHashLSH
 
-from pipeline.dedup.shingles import content_words, jaccard, shingles, signature, words
+from pipeline.dedup.shingles import content_words, shingles, signature, words
 from pipeline.records import Article, Occurrence, Passage
 from pipeline.settings import DedupSettings
 
@@ -49,9 +57,90 @@ class Unit:
 
 @dataclass(slots=True)
 class _Group:
-    leader: frozenset[str] | None  # shingle set of the first occurrence (None: not indexed)
     occurrences: list[Occurrence]
     min_jaccard: float = 1.0
+
+
+class LeaderIndex:
+    """Group leaders: their MinHash LSH buckets and exact shingle sets, in compact form.
+
+    ``query`` gives exactly the keys ``datasketch.MinHashLSH(threshold, num_perm,
+    weights)`` would (a key shares all ``r`` values of some band), but a bucket is
+    one dict entry keyed by the band's values packed into one integer (MinHash
+    values are 32-bit), holding a key or a list of keys, instead of a bytes key
+    and a set.  Shingles become integer ids (one per distinct string, so Jaccard
+    stays exact), and each leader's ids are one run of a shared array.  Keys are
+    the group numbers: non-negative and inserted in increasing order.
+
+    >>> from pipeline.dedup.shingles import signature
+    >>> index = LeaderIndex(threshold=0.4, num_perm=64)
+    >>> a = {"agence", "mission", "austin", "dallas", "texas"}
+    >>> index.insert(0, signature(a), index.ids(a))
+    >>> b = {"agence", "mission", "austin", "dallas", "houston"}
+    >>> sorted(index.query(signature(b))), index.jaccard(index.ids(b), 0)
+    ([0], 0.6666666666666666)
+    """
+
+    __slots__ = ("_buckets", "_ids", "_items", "_starts", "bands", "rows")
+
+    def __init__(self, threshold: float, num_perm: int, weights: tuple[float, float] = (0.5, 0.5)):
+        reference = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)  # picks (b, r)
+        self.bands, self.rows = reference.b, reference.r
+        self._buckets: list[dict[int, int | list[int]]] = [{} for _ in range(self.bands)]
+        self._ids: dict[str, int] = {}  # shingle -> id
+        self._items = array("i")  # the leaders' shingle ids, one run after another
+        self._starts = array("q", [0])  # key k's run is _items[_starts[k] : _starts[k + 1]]
+
+    def ids(self, shingle_set: Iterable[str]) -> set[int]:
+        """The ids of a set of shingles (new shingles get new ids)."""
+        ids = self._ids
+        return {ids.setdefault(s, len(ids)) for s in shingle_set}
+
+    def _band_keys(self, minhash: LeanMinHash) -> list[int]:
+        values = minhash.hashvalues[: self.bands * self.rows]
+        if values.max(initial=0) >> 32:
+            raise ValueError("LeaderIndex packs 32-bit MinHash values (datasketch's affine32 scheme)")
+        raw = values.astype("<u4").tobytes()
+        width = 4 * self.rows
+        return [int.from_bytes(raw[k * width : (k + 1) * width], "little") for k in range(self.bands)]
+
+    def query(self, minhash: LeanMinHash) -> set[int]:
+        """Keys of the leaders that share all values of at least one band with ``minhash``."""
+        found: set[int] = set()
+        for bucket, band in zip(self._buckets, self._band_keys(minhash), strict=True):
+            hit = bucket.get(band)
+            if hit is None:
+                continue
+            if isinstance(hit, int):
+                found.add(hit)
+            else:
+                found.update(hit)
+        return found
+
+    def insert(self, key: int, minhash: LeanMinHash, ids: set[int]) -> None:
+        """Index leader ``key`` (larger than every key so far) with its shingle ids."""
+        if key < len(self._starts) - 1:
+            raise ValueError(f"keys must increase: {key} after {len(self._starts) - 2}")
+        for bucket, band in zip(self._buckets, self._band_keys(minhash), strict=True):
+            hit = bucket.get(band)
+            if hit is None:
+                bucket[band] = key
+            elif isinstance(hit, int):
+                bucket[band] = [hit, key]
+            else:
+                hit.append(key)
+        end = len(self._items)
+        while len(self._starts) <= key:  # keys never inserted have empty runs
+            self._starts.append(end)
+        self._items.extend(ids)
+        self._starts.append(len(self._items))
+
+    def jaccard(self, ids: set[int], key: int) -> float:
+        """Exact Jaccard similarity of a set of shingle ids and leader ``key``'s (1.0 for two empty sets)."""
+        start, end = self._starts[key], self._starts[key + 1]
+        inter = len(ids.intersection(self._items[start:end]))
+        union = len(ids) + (end - start) - inter
+        return inter / union if union else 1.0
 
 
 def article_units(article: Article, kind: str) -> Iterator[Unit]:
@@ -81,11 +170,23 @@ def group_units(
     """Group near-identical units of one kind (see the module docstring); groups of one are dropped.
 
     ``text_of`` gives an occurrence's text back, so groups need not keep a copy.
+    Most units stay alone, so a group is its first occurrence in flat arrays
+    until a second unit joins it.
     """
-    lsh = MinHashLSH(threshold=settings.passage_threshold, num_perm=settings.num_perm, weights=_LSH_WEIGHTS)
+    index = LeaderIndex(settings.passage_threshold, settings.num_perm, _LSH_WEIGHTS)
     limit = settings.max_passage_candidates
-    groups: list[_Group] = []
+    first_article: list[str] = []  # per group: its first occurrence
+    first_span = array("q")  # start, end of each group's first occurrence
+    joined: dict[int, _Group] = {}  # groups of two or more: the later occurrences
     exact: dict[int, int] = {}  # hash of the content words -> group
+
+    def join(gid: int, occurrence: Occurrence, sim: float = 1.0) -> None:
+        group = joined.get(gid)
+        if group is None:
+            group = joined[gid] = _Group([])
+        group.occurrences.append(occurrence)
+        group.min_jaccard = min(group.min_jaccard, sim)
+
     for unit in units:
         all_words = words(unit.text)
         if len(all_words) < settings.passage_min_words:
@@ -96,36 +197,41 @@ def group_units(
         occurrence = Occurrence(unit.article_id, unit.start, unit.end)
         key = hash(tuple(tokens))
         if key in exact:
-            groups[exact[key]].occurrences.append(occurrence)
+            join(exact[key], occurrence)
             continue
-        shingle_set = frozenset(shingles(tokens, settings.shingle_words))
+        shingle_set = shingles(tokens, settings.shingle_words)
         minhash = signature(shingle_set, settings.num_perm)
-        candidates = lsh.query(minhash)
-        crowded = len(candidates) > limit
-        if crowded:  # verify the oldest leaders only: bounded work per unit
-            candidates = heapq.nsmallest(limit, candidates)
+        ids = index.ids(shingle_set)
+        found = index.query(minhash)
+        crowded = len(found) > limit
+        # Crowded: verify the oldest leaders only, bounded work per unit.
+        candidates = heapq.nsmallest(limit, found) if crowded else found
         best, best_sim = -1, -1.0
         for gid in candidates:
-            sim = jaccard(shingle_set, groups[gid].leader)  # type: ignore[arg-type]
+            sim = index.jaccard(ids, gid)
             if sim > best_sim or (sim == best_sim and gid < best):
                 best, best_sim = gid, sim
         if best >= 0 and best_sim >= settings.passage_threshold:
-            group = groups[best]
-            group.occurrences.append(occurrence)
-            group.min_jaccard = min(group.min_jaccard, best_sim)
+            join(best, occurrence, best_sim)
             exact[key] = best
             continue
-        gid = len(groups)
+        gid = len(first_article)
         exact[key] = gid
-        if crowded:
-            # Many similar leaders already cover this region (templated text with
-            # other names): another leader would only make every later query
-            # longer.  The unit keeps its own group; exact copies still join it.
-            groups.append(_Group(None, [occurrence]))
-            continue
-        groups.append(_Group(shingle_set, [occurrence]))
-        lsh.insert(gid, minhash, check_duplication=False)
-    return [_to_passage(kind, g, text_of) for g in groups if len(g.occurrences) > 1]
+        first_article.append(unit.article_id)
+        first_span.extend((unit.start, unit.end))
+        # Crowded: many similar leaders already cover this region (templated text
+        # with other names); another leader would only make every later query
+        # longer.  The unit keeps its own group; exact copies still join it.
+        if not crowded:
+            index.insert(gid, minhash, ids)
+    del index, exact
+    passages = []
+    for gid in sorted(joined):
+        group = joined[gid]
+        first = Occurrence(first_article[gid], first_span[2 * gid], first_span[2 * gid + 1])
+        group.occurrences.insert(0, first)
+        passages.append(_to_passage(kind, group, text_of))
+    return passages
 
 
 def find_passages(articles: Sequence[Article], settings: DedupSettings) -> list[Passage]:

@@ -1,0 +1,96 @@
+"""Dedup's compact structures give what the plain ones would: datasketch's LSH candidates,
+exact Jaccard, the same pair scores whichever way a pair is reached."""
+
+from __future__ import annotations
+
+import random
+from itertools import combinations
+
+import numpy as np
+import pytest
+from datasketch import MinHashLSH
+
+from pipeline.dedup import blocking
+from pipeline.dedup.events import PairScorer, build_profiles
+from pipeline.dedup.passages import LeaderIndex
+from pipeline.dedup.shingles import jaccard, signature
+
+
+def _word_sets(count: int, seed: int) -> list[set[str]]:
+    """Sets drawn around a few shared "stories", so that many pairs overlap a lot and many do not."""
+    rng = random.Random(seed)
+    vocab = [f"mot{i}" for i in range(300)]
+    stories = [rng.sample(vocab, 12) for _ in range(25)]
+    sets = []
+    for _ in range(count):
+        words = set(rng.choice(stories))
+        for w in list(words):
+            if rng.random() < 0.3:
+                words.discard(w)
+                words.add(rng.choice(vocab))
+        sets.append(words)
+    return sets
+
+
+def test_leader_index_matches_minhash_lsh_and_exact_jaccard():
+    index = LeaderIndex(threshold=0.4, num_perm=64, weights=(0.3, 0.7))
+    lsh = MinHashLSH(threshold=0.4, num_perm=64, weights=(0.3, 0.7))
+    sets = _word_sets(400, seed=1)
+    seen, hits = [], 0
+    for key, words in enumerate(sets):
+        minhash = signature(words, 64)
+        found = index.query(minhash)
+        assert found == set(lsh.query(minhash))
+        hits += len(found)
+        ids = index.ids(words)
+        for other in found:
+            assert index.jaccard(ids, other) == jaccard(words, sets[other])
+        if key % 3:  # leave some keys out, as crowded units are
+            index.insert(key, minhash, ids)
+            lsh.insert(key, minhash)
+            seen.append(key)
+    assert hits > 400  # the sets do collide: the comparison is not between empty answers
+    with pytest.raises(ValueError, match="keys must increase"):
+        index.insert(seen[0], signature(sets[0], 64), index.ids(sets[0]))
+
+
+def test_blocking_pairs_are_the_lsh_collisions_as_sorted_rows():
+    sets = _word_sets(120, seed=2)
+    pairs = blocking.candidate_pairs(sets, threshold=0.3, num_perm=64, limit=len(sets))
+    lsh = MinHashLSH(threshold=0.3, num_perm=64)  # one index over all bands
+    sketches = [signature(s, 64) for s in sets]
+    for i, sketch in enumerate(sketches):
+        lsh.insert(i, sketch)
+    expected = sorted(
+        {(min(i, j), max(i, j)) for i, s in enumerate(sketches) for j in lsh.query(s) if j != i}
+    )
+    assert pairs.dtype.kind == "i" and pairs.shape == (len(expected), 2)
+    assert [tuple(row) for row in pairs.tolist()] == expected
+
+
+def test_pair_scores_do_not_depend_on_how_the_pair_is_reached(seed_articles, settings):
+    config = settings.dedup
+    profiles = build_profiles(seed_articles, config)
+    n = len(profiles)
+    embeddings = np.random.default_rng(0).normal(size=(n, 16)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    every = list(combinations(range(n), 2))
+    bulk = np.array(every[::2], dtype=np.int64)
+    scorer = PairScorer(profiles, embeddings, config)
+    scorer.score_all(bulk)
+    for i, j in reversed(every):  # the rest scored one by one, from either end
+        scorer.score(j, i)
+    assert len(scorer) == len(every)
+    links = list(scorer.links())
+    assert [(i, j) for i, j, _ in links] == every  # each pair once, in pair order
+    for i, j, link in links:
+        alone = PairScorer(profiles, embeddings, config).score(i, j)
+        assert link == alone == scorer.score(i, j)
+        assert (link.a, link.b) == (profiles[i].id, profiles[j].id)
+        assert scorer.combined(i, j) == link.combined
+        assert scorer.is_vetoed(i, j) == link.reason.startswith("veto")
+    assert sorted((c, i, j) for c, i, j in scorer.linked()) == sorted(
+        (link.combined, i, j) for i, j, link in links if link.linked
+    )
+    with pytest.raises(RuntimeError):
+        scorer.score_all(bulk)
