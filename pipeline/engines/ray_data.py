@@ -12,7 +12,12 @@ A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
    other.  Each step calls the stage's own code and goes through the shared output
    cache (:mod:`pipeline.cache`) with the same keys as a local run; Ray writes the
    per-article records as Parquet shards to ``RUN/parquet/`` (columns:
-   :data:`~pipeline.engines.ray_steps.SCHEMA`).
+   :data:`~pipeline.engines.ray_steps.SCHEMA`).  The input is cut into batches of about
+   ``engine.batch_size`` rows, as many for every actor (:func:`plan_batches`), each handed
+   to whichever actor is free; an actor with ``engine.num_cpus = 1`` runs its models on
+   one thread (Ray sets ``OMP_NUM_THREADS`` from the CPUs it reserved, which the embedding
+   engine, torch and BLAS follow), but Apertium's pipelines of processes are scheduled by
+   the OS on any core.
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
    hit, so what is computed here is what depends on the whole corpus: near-duplicate
