@@ -9,15 +9,19 @@ with each engine in a fresh process and a fresh cache, as a user would run them:
 
 "Workers" is the number of actors (``engine.concurrency``; each runs every per-article
 step on its batch, ``engine.fuse_steps``); the local Ray is started by the pipeline (all
-of the machine's cores; Ray reserves CPUs but does not pin them).  Printed: wall time,
-articles/s, peak memory (the proportional set size, PSS, of the whole process tree:
-the driver, Ray's daemons and its workers, with shared pages split between the
-processes that share them), the ratios between
-configurations, and Ray's fixed overhead measured on ``--overhead-n`` articles (Ray
-against local on the same few articles: starting Ray and the actors, loading their models).
+of the machine's cores; Ray reserves CPUs but does not pin them, unless ``--pin`` sets
+``engine.pin_cpus``).  Printed: wall time, articles/s, peak memory (the proportional set
+size, PSS, of the whole process tree: the driver, Ray's daemons and its workers, with
+shared pages split between the processes that share them), the phases of a Ray run (the
+per-article phase on Ray, from the manifest's ``engine.wall_s``; the stages on the driver,
+from its stages' ``wall_s``; the rest is starting Python, Ray and the actors), CPU seconds
+(the whole process tree, the driver process, each actor with the processes it started),
+the ratios between configurations, and Ray's fixed overhead measured on ``--overhead-n``
+articles (Ray against local on the same few articles: starting Ray and the actors,
+loading their models).
 
     python bench/scale.py                   # 1,000 articles
-    python bench/scale.py --n 40 --per-file 5
+    python bench/scale.py --n 200 --only ray1,ray2 --batch-size 5
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
     )
 
 
-def ray_flags(workers: int, batch_size: int) -> list[str]:
+def ray_flags(workers: int, batch_size: int, pin: bool) -> list[str]:
     # `workers` actors (each runs every step on its batch) share the cores Ray sees.
     cpus = os.cpu_count() or 1
     per_actor = min(1.0, cpus / workers)
@@ -199,7 +203,8 @@ def ray_flags(workers: int, batch_size: int) -> list[str]:
         "--set",
         f"engine.num_cpus={per_actor}",
     ]
-    return flags + (["--set", f"engine.batch_size={batch_size}"] if batch_size else [])
+    flags += ["--set", f"engine.batch_size={batch_size}"] if batch_size else []
+    return flags + (["--set", "engine.pin_cpus=true"] if pin else [])
 
 
 RUNS = {  # key: (label, input size, workers or None for the local engine)
@@ -234,6 +239,9 @@ def main() -> int:
         "--batch-size", type=int, default=0, help="engine.batch_size (0: the setting's default)"
     )
     parser.add_argument("--only", default=",".join(RUNS), help=f"runs to make, of {','.join(RUNS)}")
+    parser.add_argument(
+        "--pin", action="store_true", help="engine.pin_cpus: each actor bound to its own core, Apertium too"
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="OrangeSum articles.jsonl.gz")
     args = parser.parse_args()
     if not args.data.exists():
@@ -252,7 +260,7 @@ def main() -> int:
         }
         for key in (k for k in RUNS if k in wanted):
             label, size, workers = RUNS[key]
-            flags = [] if workers is None else ray_flags(workers, args.batch_size)
+            flags = [] if workers is None else ray_flags(workers, args.batch_size, args.pin)
             print(f"running {label} on {counts[size]} articles …", file=sys.stderr, flush=True)
             measured[key] = timed_run(label, root / size, root / f"run-{key}", counts[size], flags)
 

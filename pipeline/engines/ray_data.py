@@ -254,7 +254,9 @@ def _write_shards(dataset: ray.data.Dataset, run: RunDir) -> None:
     final = run.path.resolve() / PARQUET_DIR
     fresh = final.with_name(f".{PARQUET_DIR}.tmp-{os.getpid()}")
     shutil.rmtree(fresh, ignore_errors=True)
-    dataset.write_parquet(str(fresh))
+    # Writing a batch's shard takes milliseconds: the write tasks reserve no CPU, or with every CPU
+    # held by an actor (2 actors, 2 CPUs) they would all wait for the last batch and run after it.
+    dataset.write_parquet(str(fresh), ray_remote_args={"num_cpus": 0})
     fresh.mkdir(exist_ok=True)  # no input file: no shard, still a (empty) directory
     old = final.with_name(f".{PARQUET_DIR}.old-{os.getpid()}")
     if final.exists():
