@@ -55,6 +55,7 @@ class Measure:
     actor_cpu_s: list[float] = field(default_factory=list)  # each Ray worker (actor), with its subprocesses
     ray_phase_s: float = 0.0  # the per-article phase on Ray (manifest: engine.wall_s)
     driver_phase_s: float = 0.0  # the stages on the driver (manifest: the stages' wall_s)
+    ray_driver_cpu_s: float = 0.0  # the driver's CPU during the Ray phase (manifest: engine.driver_cpu_s)
 
     @property
     def rate(self) -> float:
@@ -185,9 +186,18 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
         raise SystemExit(f"{label} failed ({returncode}):\n{''.join(errors)[-3000:]}")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     driver_phase = sum(float(stage.get("wall_s", 0.0)) for stage in manifest.get("stages", {}).values())
-    ray_phase = float(manifest.get("engine", {}).get("wall_s", 0.0))
+    engine = manifest.get("engine", {})
     return Measure(
-        label, articles, wall, peak / 1024, cpu, driver_cpu, sorted(actors.values()), ray_phase, driver_phase
+        label,
+        articles,
+        wall,
+        peak / 1024,
+        cpu,
+        driver_cpu,
+        sorted(actors.values()),
+        float(engine.get("wall_s", 0.0)),
+        driver_phase,
+        float(engine.get("driver_cpu_s", 0.0)),
     )
 
 
@@ -219,13 +229,15 @@ RUNS = {  # key: (label, input size, workers or None for the local engine)
 def print_table(measured: dict[str, Measure]) -> None:
     print(
         f"{'engine':<16} {'articles':>8} {'wall s':>7} {'articles/s':>10} {'PSS MiB':>8} "
-        f"{'ray phase s':>11} {'driver phase s':>14} {'CPU s':>7} {'driver CPU s':>12}  actors' CPU s"
+        f"{'ray phase s':>11} {'driver phase s':>14} {'CPU s':>7} {'driver CPU s':>12} {'(in ray phase)':>14}"
+        "  actors' CPU s"
     )
     for m in measured.values():
         actors = " + ".join(f"{c:.1f}" for c in m.actor_cpu_s) or "-"
         print(
             f"{m.label:<16} {m.articles:>8} {m.wall_s:>7.1f} {m.rate:>10.2f} {m.peak_pss_mib:>8.0f} "
             f"{m.ray_phase_s:>11.1f} {m.driver_phase_s:>14.1f} {m.cpu_s:>7.1f} {m.driver_cpu_s:>12.1f}"
+            f" {m.ray_driver_cpu_s:>14.1f}"
             f"  {actors}"
         )
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
+from pipeline import progress
 from pipeline.cache import cache_path
 from pipeline.discovery import discover
 from pipeline.engines import record_engine
@@ -117,6 +118,9 @@ class RayEngine:
         started_here = not ray.is_initialized()
         if started_here:
             ray.init(address=config.address or None, include_dashboard=False, log_to_driver=False)
+        # Ray Data's bars follow the pipeline's (off with -q, or when stderr is not a terminal):
+        # redrawn from the driver's scheduling loop, they cost it CPU the workers could use.
+        ray.data.DataContext.get_current().enable_progress_bars = progress.enabled()
         try:
             started, driver_cpu = time.perf_counter(), time.process_time()
             source: ray.data.Dataset
