@@ -27,7 +27,6 @@ loading their models).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gzip
 import json
 import os
@@ -50,7 +49,7 @@ class Measure:
     articles: int
     wall_s: float
     peak_pss_mib: float
-    cpu_s: float = 0.0  # the whole process tree: driver, Ray's daemons, workers, Apertium
+    cpu_s: float = 0.0  # the whole process tree (sampled): driver, Ray's daemons, workers, Apertium
     driver_cpu_s: float = 0.0  # the driver process itself
     actor_cpu_s: list[float] = field(default_factory=list)  # each Ray worker (actor), with its subprocesses
     ray_phase_s: float = 0.0  # the per-article phase on Ray (manifest: engine.wall_s)
@@ -80,8 +79,8 @@ def write_inputs(directory: Path, n: int, per_file: int, data: Path) -> int:
     return len(rows)
 
 
-def _descendants(root: int) -> list[int]:
-    """``root`` and all its descendants, from /proc (Linux)."""
+def _descendants(root: int) -> dict[int, int]:
+    """``root`` and all its descendants, each with its parent, from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -92,11 +91,12 @@ def _descendants(root: int) -> list[int]:
             continue
         ppid = int(stat.rpartition(")")[2].split()[1])
         children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
+    tree, todo = {root: 0}, [root]
     while todo:
         pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
+        for child in children.get(pid, []):
+            tree[child] = pid
+            todo.append(child)
     return tree
 
 
@@ -130,31 +130,21 @@ def _is_actor(pid: int) -> bool:
         return False
 
 
-def _become_subreaper() -> None:
-    """Orphans of the measured tree (Ray's processes outliving their parent) become our children,
-    so that every process's CPU time ends up in an rusage this script collects (Linux)."""
-    pr_set_child_subreaper = 36
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)
-
-
-def _reap() -> tuple[int, int, float] | None:
-    """(pid, status, CPU seconds of it and its reaped descendants) of a child that has ended;
-    (0, 0, 0.0) when none has yet; None when there is no child left."""
-    try:
-        pid, status, usage = os.wait4(-1, os.WNOHANG)
-    except ChildProcessError:
-        return None
-    return (pid, status, usage.ru_utime + usage.ru_stime) if pid else (0, 0, 0.0)
+def _reap(pid: int) -> int | None:
+    """The exit status of child ``pid`` if it has ended."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
 
 
 def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[str]) -> Measure:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "pipeline", "run", str(inputs), "--out", str(out), "-q", "--stages", STAGES]
     cmd += ["--set", f"cache.path={out}.cache.sqlite", *extra]
-    peak, cpu = 0, 0.0
-    driver_cpu = 0.0
-    actors: dict[int, float] = {}  # last CPU seen of each actor (the samples stop when it dies)
+    peak = 0
+    # Last CPU seen of each process (the samples stop when it ends): actors with the children they
+    # reaped (Apertium's processes, which are not counted again), every other process on its own.
+    actors: dict[int, float] = {}
+    others: dict[int, float] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     errors: list[str] = []
@@ -164,23 +154,17 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
     while returncode is None:
         tree = _descendants(proc.pid)
         peak = max(peak, sum(_pss_kib(pid) for pid in tree))
-        driver_cpu = _cpu_s(proc.pid, reaped=False) or driver_cpu  # its children: Ray's daemons
-        for pid in tree[1:]:
+        for pid, parent in tree.items():
             if pid in actors or _is_actor(pid):
                 actors[pid] = _cpu_s(pid) or actors.get(pid, 0.0)
-        while (reaped := _reap()) and reaped[0]:  # the driver, or an orphan of its tree
-            pid, status, used = reaped
-            cpu += used
-            if pid == proc.pid:
-                returncode = os.waitstatus_to_exitcode(status)
+            elif parent not in actors:
+                others[pid] = _cpu_s(pid, reaped=False) or others.get(pid, 0.0)
+        returncode = _reap(proc.pid)
         time.sleep(0.25)
     wall = time.perf_counter() - started
     proc.returncode = returncode  # reaped here, not by Popen
-    deadline = time.monotonic() + 30  # Ray's daemons end shortly after the driver
-    while (reaped := _reap()) is not None and time.monotonic() < deadline:
-        cpu += reaped[2]
-        if not reaped[0]:
-            time.sleep(0.1)
+    cpu = sum(actors.values()) + sum(others.values())
+    driver_cpu = others.get(proc.pid, 0.0)
     reader.join()
     if returncode not in (0, 3):  # 3: some inputs rejected, the run went through
         raise SystemExit(f"{label} failed ({returncode}):\n{''.join(errors)[-3000:]}")
@@ -262,7 +246,6 @@ def main() -> int:
     wanted = args.only.split(",")
     if unknown := set(wanted) - set(RUNS):
         parser.error(f"unknown runs {sorted(unknown)}; runs: {','.join(RUNS)}")
-    _become_subreaper()
     measured: dict[str, Measure] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
