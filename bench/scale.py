@@ -9,15 +9,19 @@ with each engine in a fresh process and a fresh cache, as a user would run them:
 
 "Workers" is the number of actors (``engine.concurrency``; each runs every per-article
 step on its batch, ``engine.fuse_steps``); the local Ray is started by the pipeline (all
-of the machine's cores; Ray reserves CPUs but does not pin them).  Printed: wall time,
-articles/s, peak memory (the proportional set size, PSS, of the whole process tree:
-the driver, Ray's daemons and its workers, with shared pages split between the
-processes that share them), the ratios between
-configurations, and Ray's fixed overhead measured on ``--overhead-n`` articles (Ray
-against local on the same few articles: starting Ray and the actors, loading their models).
+of the machine's cores; Ray reserves CPUs but does not pin them, unless ``--pin`` sets
+``engine.pin_cpus``).  Printed: wall time, articles/s, peak memory (the proportional set
+size, PSS, of the whole process tree: the driver, Ray's daemons and its workers, with
+shared pages split between the processes that share them), the phases of a Ray run (the
+per-article phase on Ray, from the manifest's ``engine.wall_s``; the stages on the driver,
+from its stages' ``wall_s``; the rest is starting Python, Ray and the actors), CPU seconds
+(the whole process tree, the driver process, each actor with the processes it started),
+the ratios between configurations, and Ray's fixed overhead measured on ``--overhead-n``
+articles (Ray against local on the same few articles: starting Ray and the actors,
+loading their models).
 
     python bench/scale.py                   # 1,000 articles
-    python bench/scale.py --n 40 --per-file 5
+    python bench/scale.py --n 200 --only ray1,ray2 --batch-size 5
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +49,12 @@ class Measure:
     articles: int
     wall_s: float
     peak_pss_mib: float
+    cpu_s: float = 0.0  # the whole process tree (sampled): driver, Ray's daemons, workers, Apertium
+    driver_cpu_s: float = 0.0  # the driver process itself
+    actor_cpu_s: list[float] = field(default_factory=list)  # each Ray worker (actor), with its subprocesses
+    ray_phase_s: float = 0.0  # the per-article phase on Ray (manifest: engine.wall_s)
+    driver_phase_s: float = 0.0  # the stages on the driver (manifest: the stages' wall_s)
+    ray_driver_cpu_s: float = 0.0  # the driver's CPU during the Ray phase (manifest: engine.driver_cpu_s)
 
     @property
     def rate(self) -> float:
@@ -69,8 +79,8 @@ def write_inputs(directory: Path, n: int, per_file: int, data: Path) -> int:
     return len(rows)
 
 
-def _tree_pss_kib(root: int) -> int:
-    """PSS of ``root`` and all its descendants, from /proc (Linux)."""
+def _descendants(root: int) -> dict[int, int]:
+    """``root`` and all its descendants, each with its parent, from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -81,18 +91,49 @@ def _tree_pss_kib(root: int) -> int:
             continue
         ppid = int(stat.rpartition(")")[2].split()[1])
         children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
+    tree, todo = {root: 0}, [root]
     while todo:
         pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-                    break
-        except OSError:
-            continue
-    return total
+        for child in children.get(pid, []):
+            tree[child] = pid
+            todo.append(child)
+    return tree
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int, reaped: bool = True) -> float | None:
+    """CPU seconds of ``pid`` (utime, stime) and of the children it has reaped (cutime, cstime)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return sum(int(v) for v in fields[11 : 15 if reaped else 13]) / _TICK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _is_actor(pid: int) -> bool:
+    """A Ray Data worker running the pipeline's steps (Ray titles it ``ray::MapWorker(...)``)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::MapWorker")
+    except OSError:
+        return False
+
+
+def _reap(pid: int) -> int | None:
+    """The exit status of child ``pid`` if it has ended."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
 
 
 def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[str]) -> Measure:
@@ -100,35 +141,89 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
     cmd = [sys.executable, "-m", "pipeline", "run", str(inputs), "--out", str(out), "-q", "--stages", STAGES]
     cmd += ["--set", f"cache.path={out}.cache.sqlite", *extra]
     peak = 0
+    # Last CPU seen of each process (the samples stop when it ends): actors with the children they
+    # reaped (Apertium's processes, which are not counted again), every other process on its own.
+    actors: dict[int, float] = {}
+    others: dict[int, float] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else ""))
     reader.start()
-    while proc.poll() is None:
-        peak = max(peak, _tree_pss_kib(proc.pid))
+    returncode = None
+    while returncode is None:
+        tree = _descendants(proc.pid)
+        peak = max(peak, sum(_pss_kib(pid) for pid in tree))
+        for pid, parent in tree.items():
+            if pid in actors or _is_actor(pid):
+                actors[pid] = _cpu_s(pid) or actors.get(pid, 0.0)
+            elif parent not in actors:
+                others[pid] = _cpu_s(pid, reaped=False) or others.get(pid, 0.0)
+        returncode = _reap(proc.pid)
         time.sleep(0.25)
     wall = time.perf_counter() - started
+    proc.returncode = returncode  # reaped here, not by Popen
+    cpu = sum(actors.values()) + sum(others.values())
+    driver_cpu = others.get(proc.pid, 0.0)
     reader.join()
-    if proc.returncode not in (0, 3):  # 3: some inputs rejected, the run went through
-        raise SystemExit(f"{label} failed ({proc.returncode}):\n{''.join(errors)[-3000:]}")
-    return Measure(label, articles, wall, peak / 1024)
+    if returncode not in (0, 3):  # 3: some inputs rejected, the run went through
+        raise SystemExit(f"{label} failed ({returncode}):\n{''.join(errors)[-3000:]}")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    driver_phase = sum(float(stage.get("wall_s", 0.0)) for stage in manifest.get("stages", {}).values())
+    engine = manifest.get("engine", {})
+    return Measure(
+        label,
+        articles,
+        wall,
+        peak / 1024,
+        cpu,
+        driver_cpu,
+        sorted(actors.values()),
+        float(engine.get("wall_s", 0.0)),
+        driver_phase,
+        float(engine.get("driver_cpu_s", 0.0)),
+    )
 
 
-def ray_flags(workers: int, batch_size: int) -> list[str]:
+def ray_flags(workers: int, batch_size: int, pin: bool) -> list[str]:
     # `workers` actors (each runs every step on its batch) share the cores Ray sees.
     cpus = os.cpu_count() or 1
     per_actor = min(1.0, cpus / workers)
-    return [
+    flags = [
         "--engine",
         "ray",
         "--set",
         f"engine.concurrency={workers}",
         "--set",
         f"engine.num_cpus={per_actor}",
-        "--set",
-        f"engine.batch_size={batch_size}",
     ]
+    flags += ["--set", f"engine.batch_size={batch_size}"] if batch_size else []
+    return flags + (["--set", "engine.pin_cpus=true"] if pin else [])
+
+
+RUNS = {  # key: (label, input size, workers or None for the local engine)
+    "local-small": ("local", "small", None),
+    "ray1-small": ("ray, 1 worker", "small", 1),
+    "local": ("local", "big", None),
+    "ray1": ("ray, 1 worker", "big", 1),
+    "ray2": ("ray, 2 workers", "big", 2),
+}
+
+
+def print_table(measured: dict[str, Measure]) -> None:
+    print(
+        f"{'engine':<16} {'articles':>8} {'wall s':>7} {'articles/s':>10} {'PSS MiB':>8} "
+        f"{'ray phase s':>11} {'driver phase s':>14} {'CPU s':>7} {'driver CPU s':>12} {'(in ray phase)':>14}"
+        "  actors' CPU s"
+    )
+    for m in measured.values():
+        actors = " + ".join(f"{c:.1f}" for c in m.actor_cpu_s) or "-"
+        print(
+            f"{m.label:<16} {m.articles:>8} {m.wall_s:>7.1f} {m.rate:>10.2f} {m.peak_pss_mib:>8.0f} "
+            f"{m.ray_phase_s:>11.1f} {m.driver_phase_s:>14.1f} {m.cpu_s:>7.1f} {m.driver_cpu_s:>12.1f}"
+            f" {m.ray_driver_cpu_s:>14.1f}"
+            f"  {actors}"
+        )
 
 
 def main() -> int:
@@ -136,45 +231,66 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000, help="articles (default 1,000)")
     parser.add_argument("--per-file", type=int, default=10, help="articles per JSONL input file")
     parser.add_argument("--overhead-n", type=int, default=5, help="articles for Ray's fixed overhead")
-    parser.add_argument("--batch-size", type=int, default=16, help="engine.batch_size (files, then articles)")
+    parser.add_argument(
+        "--batch-size", type=int, default=0, help="engine.batch_size (0: the setting's default)"
+    )
+    parser.add_argument("--only", default=",".join(RUNS), help=f"runs to make, of {','.join(RUNS)}")
+    parser.add_argument(
+        "--pin", action="store_true", help="engine.pin_cpus: each actor bound to its own core, Apertium too"
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="OrangeSum articles.jsonl.gz")
     args = parser.parse_args()
     if not args.data.exists():
         print(f"no OrangeSum data at {args.data}", file=sys.stderr)
         return 2
+    wanted = args.only.split(",")
+    if unknown := set(wanted) - set(RUNS):
+        parser.error(f"unknown runs {sorted(unknown)}; runs: {','.join(RUNS)}")
+    measured: dict[str, Measure] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
-        small = write_inputs(root / "small", args.overhead_n, args.per_file, args.data)
-        big = write_inputs(root / "big", args.n, args.per_file, args.data)
-        runs = [
-            ("local", "small", small, []),
-            ("ray, 1 worker", "small", small, ray_flags(1, args.batch_size)),
-            ("local", "big", big, []),
-            ("ray, 1 worker", "big", big, ray_flags(1, args.batch_size)),
-            ("ray, 2 workers", "big", big, ray_flags(2, args.batch_size)),
-        ]
-        measured: dict[tuple[str, str], Measure] = {}
-        for i, (label, size, count, flags) in enumerate(runs):
-            print(f"running {label} on {count} articles …", file=sys.stderr, flush=True)
-            measured[(label, size)] = timed_run(label, root / size, root / f"run-{i}", count, flags)
+        counts = {
+            "small": write_inputs(root / "small", args.overhead_n, args.per_file, args.data),
+            "big": write_inputs(root / "big", args.n, args.per_file, args.data),
+        }
+        for key in (k for k in RUNS if k in wanted):
+            label, size, workers = RUNS[key]
+            flags = [] if workers is None else ray_flags(workers, args.batch_size, args.pin)
+            print(f"running {label} on {counts[size]} articles …", file=sys.stderr, flush=True)
+            measured[key] = timed_run(label, root / size, root / f"run-{key}", counts[size], flags)
 
     print(f"\n{os.cpu_count()} cores; stages {STAGES}; each run a fresh process and a fresh cache\n")
-    print(f"{'engine':<16} {'articles':>8} {'wall s':>9} {'articles/s':>11} {'peak PSS MiB':>13}")
-    for (_, _), m in measured.items():
-        print(f"{m.label:<16} {m.articles:>8} {m.wall_s:>9.1f} {m.rate:>11.2f} {m.peak_pss_mib:>13.0f}")
-    local, one, two = (measured[(k, "big")] for k in ("local", "ray, 1 worker", "ray, 2 workers"))
-    small_local, small_ray = measured[("local", "small")], measured[("ray, 1 worker", "small")]
-    print()
-    print(f"2 workers vs 1 worker, {two.articles} articles: {one.wall_s / two.wall_s:.2f}x faster")
-    print(f"ray 1 worker vs local:              {local.wall_s / one.wall_s:.2f}x the local speed")
-    print(f"ray 2 workers vs local:             {local.wall_s / two.wall_s:.2f}x the local speed")
-    print(f"peak memory, ray 2 workers / local: {two.peak_pss_mib / max(local.peak_pss_mib, 1):.2f}x")
-    overhead = small_ray.wall_s - small_local.wall_s
+    print_table(measured)
     print(
-        f"Ray's fixed overhead at {small_ray.articles} articles: +{overhead:.1f} s "
-        f"({small_ray.wall_s:.1f} s against {small_local.wall_s:.1f} s local, "
-        f"{small_ray.wall_s / small_local.wall_s:.1f}x)"
+        "\nray phase: the per-article steps on Ray's workers; driver phase: the stages on the driver "
+        "(corpus-wide work; for Ray, reading the workers' outputs from the cache); the rest of the wall "
+        "time is starting Python, Ray and the actors.  CPU: the whole process tree; actors: each Ray worker "
+        "with its subprocesses (Apertium)."
     )
+    print()
+    if {"ray1", "ray2"} <= measured.keys():
+        one, two = measured["ray1"], measured["ray2"]
+        print(
+            f"2 workers vs 1 worker, {two.articles} articles: {one.wall_s / two.wall_s:.2f}x faster "
+            f"(ray phase {one.ray_phase_s / max(two.ray_phase_s, 1e-9):.2f}x)"
+        )
+    if "local" in measured:
+        local = measured["local"]
+        for key in ("ray1", "ray2"):
+            if key in measured:
+                speed = local.wall_s / measured[key].wall_s
+                print(f"{measured[key].label} vs local: {speed:.2f}x the local speed")
+        if "ray2" in measured:
+            memory = measured["ray2"].peak_pss_mib / max(local.peak_pss_mib, 1)
+            print(f"peak memory, ray 2 workers / local: {memory:.2f}x")
+    if {"local-small", "ray1-small"} <= measured.keys():
+        small_local, small_ray = measured["local-small"], measured["ray1-small"]
+        overhead = small_ray.wall_s - small_local.wall_s
+        print(
+            f"Ray's fixed overhead at {small_ray.articles} articles: +{overhead:.1f} s "
+            f"({small_ray.wall_s:.1f} s against {small_local.wall_s:.1f} s local, "
+            f"{small_ray.wall_s / small_local.wall_s:.1f}x)"
+        )
     return 0
 
 

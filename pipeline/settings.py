@@ -160,6 +160,8 @@ class EngineSettings:
     fuse_steps: bool = True
     num_cpus: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0  # CPUs Ray reserves per actor
     num_gpus: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0  # GPUs per summarising actor
+    # Bind each actor (and the Apertium processes it starts) to its own floor(num_cpus) cores.
+    pin_cpus: bool = False
     max_retries: NonNegativeInt = 3  # restarts of a dead actor, and retries of the batch it held
 
 

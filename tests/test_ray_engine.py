@@ -23,7 +23,7 @@ from pipeline.settings import Settings, SettingsError
 ray = pytest.importorskip("ray")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from pipeline.engines.ray_data import PARQUET_DIR, RayEngine  # noqa: E402  (needs ray)
+from pipeline.engines.ray_data import PARQUET_DIR, RayEngine, plan_batches  # noqa: E402  (needs ray)
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "corpus" / "articles"
@@ -149,7 +149,56 @@ def test_ray_run_equals_local_run_on_fifty_orangesum_articles(local_ray, tmp_pat
     )
     Pipeline(settings).run([inputs], tmp_path / "ray", STAGES)
     _assert_same_records(tmp_path / "ray", tmp_path / "local")
+    # 5 files in batches of 4 would be 2 batches anyway: one per actor.
+    assert load_manifest(RunDir(tmp_path / "ray"))["engine"]["batches"] == 2
     assert len(_records(tmp_path / "ray")[ARTICLES]) >= 45  # a few may be rejected, the same in both
+
+
+@ray.remote(num_cpus=1)
+class _ThreadProbe:
+    """An actor reserving one CPU, as the engine's (``engine.num_cpus = 1``), that loads and runs
+    dedup's embedding model as a step does."""
+
+    def threads(self) -> dict[str, int]:
+        import torch
+        from threadpoolctl import threadpool_info
+
+        from pipeline.loaders import embed, load_sentence_encoder
+
+        model = load_sentence_encoder(Settings().dedup.embedding_model)
+        embed(model, ["Le gouvernement a présenté mercredi sa réforme des retraites."], 1)
+        pools = {
+            f"{i['internal_api']} {Path(i['filepath']).name}": i["num_threads"] for i in threadpool_info()
+        }
+        return {
+            "OMP_NUM_THREADS": int(os.environ["OMP_NUM_THREADS"]),
+            "torch": torch.get_num_threads(),
+            **pools,
+        }
+
+
+def test_an_actor_that_reserves_one_cpu_runs_its_models_on_one_thread(local_ray):
+    # Ray sets OMP_NUM_THREADS from the CPUs an actor reserved (unless the user set it); the
+    # embedding engine (OpenMP), torch and BLAS must follow it, or one worker would use every
+    # core and a second would add little.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    threads = ray.get(_ThreadProbe.remote().threads.remote())
+    want = int(os.environ.get("OMP_NUM_THREADS", 1))
+    assert any(name.startswith("openmp") for name in threads), threads  # the engine's pool is seen
+    assert set(threads.values()) == {want}, threads
+
+
+def test_every_worker_gets_as_many_batches_as_the_others():
+    assert plan_batches(100, 16, 1) == 7  # 100 files in batches of 16
+    assert plan_batches(100, 16, 2) == 8  # not 7: one actor would work a batch longer, alone
+    assert plan_batches(3, 16, 2) == 2  # small inputs are split too, so that both actors work
+    assert plan_batches(1, 16, 4) == 1 and plan_batches(0, 16, 2) == 1  # never an empty batch
+    for items in range(1, 120):
+        for size in (1, 3, 16):
+            for workers in (1, 2, 3):
+                batches, needed = plan_batches(items, size, workers), -(-items // size)
+                assert batches == items or batches % workers == 0
+                assert needed <= batches < needed + workers  # about batch_size rows each
 
 
 def test_an_unknown_engine_is_refused_when_the_settings_load(tmp_path):

@@ -12,7 +12,12 @@ A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
    other.  Each step calls the stage's own code and goes through the shared output
    cache (:mod:`pipeline.cache`) with the same keys as a local run; Ray writes the
    per-article records as Parquet shards to ``RUN/parquet/`` (columns:
-   :data:`~pipeline.engines.ray_steps.SCHEMA`).
+   :data:`~pipeline.engines.ray_steps.SCHEMA`).  The input is cut into batches of about
+   ``engine.batch_size`` rows, as many for every actor (:func:`plan_batches`), each handed
+   to whichever actor is free; an actor with ``engine.num_cpus = 1`` runs its models on
+   one thread (Ray sets ``OMP_NUM_THREADS`` from the CPUs it reserved, which the embedding
+   engine, torch and BLAS follow), but Apertium's pipelines of processes are scheduled by
+   the OS on any core.
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
    hit, so what is computed here is what depends on the whole corpus: near-duplicate
@@ -43,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
+from pipeline import progress
 from pipeline.cache import cache_path
 from pipeline.discovery import discover
 from pipeline.engines import record_engine
@@ -112,17 +118,23 @@ class RayEngine:
         started_here = not ray.is_initialized()
         if started_here:
             ray.init(address=config.address or None, include_dashboard=False, log_to_driver=False)
+        # Ray Data's bars follow the pipeline's (off with -q, or when stderr is not a terminal):
+        # redrawn from the driver's scheduling loop, they cost it CPU the workers could use.
+        ray.data.DataContext.get_current().enable_progress_bars = progress.enabled()
         try:
-            started = time.perf_counter()
+            started, driver_cpu = time.perf_counter(), time.process_time()
             source: ray.data.Dataset
             if "ingest" in steps:
+                rows = len(files)
+                batches = plan_batches(rows, config.batch_size, config.concurrency)
                 source = ray.data.from_items(
-                    [{"file": i, "path": p} for i, p in enumerate(files)],
-                    override_num_blocks=max(1, -(-len(files) // config.batch_size)),
+                    [{"file": i, "path": p} for i, p in enumerate(files)], override_num_blocks=batches
                 )
                 pipe.progress("ray", f"{len(files)} input file(s) to {', '.join(steps)} on Ray")
             else:
-                source = _articles_source(run)
+                rows = _count_lines(run.file(ARTICLES))
+                batches = plan_batches(rows, config.batch_size, config.concurrency)
+                source = _articles_source(run).repartition(batches)
                 pipe.progress("ray", f"{run.file(ARTICLES)} to {', '.join(steps)} on Ray")
             dataset = source
             # (UDF class, its constructor's first arguments, the steps it runs)
@@ -132,6 +144,7 @@ class RayEngine:
                 else [(STEPS[name], (), [name]) for name in steps]
             )
             for udf, first_args, names in pools:
+                gpus = config.num_gpus if "summarize" in names else 0
                 with warnings.catch_warnings():
                     # Ray 2.60 deprecates extra remote args (removal planned for 2.64) but still
                     # documents them as the way to bound actor restarts; its default is unbounded,
@@ -141,12 +154,19 @@ class RayEngine:
                         udf,
                         fn_constructor_args=(*first_args, settings, os.getcwd(), self.before_batch),
                         batch_format="pyarrow",
-                        batch_size=config.batch_size,
-                        compute=ray.data.ActorPoolStrategy(size=config.concurrency),
+                        # One block, one batch (see plan_batches); Ray Data asks for a number
+                        # when GPUs are requested: the largest block's.
+                        batch_size=None if gpus == 0 else -(-rows // batches),
+                        # The next batch goes to whichever actor is free: batches take tens of
+                        # seconds and their inputs are tiny, so queueing one behind another
+                        # would only unbalance the actors.
+                        compute=ray.data.ActorPoolStrategy(
+                            size=config.concurrency, max_tasks_in_flight_per_actor=1
+                        ),
                         num_cpus=config.num_cpus,
                         # Only the neural summariser uses a GPU (summarize.device); translation
                         # runs on CPU (transformers/CTranslate2 on "cpu", Apertium).
-                        num_gpus=config.num_gpus if "summarize" in names else 0,
+                        num_gpus=gpus,
                         max_restarts=config.max_retries,
                         max_task_retries=config.max_retries,
                     )
@@ -154,7 +174,7 @@ class RayEngine:
                 _write_shards(dataset, run)
             except ray.exceptions.RayError as exc:  # the CLI reports RuntimeErrors plainly
                 raise RuntimeError(f"the Ray job failed: {exc}") from exc
-            wall = time.perf_counter() - started
+            wall, driver_cpu = time.perf_counter() - started, time.process_time() - driver_cpu
             resources = ray.cluster_resources()
             pipe.progress("ray", f"per-article steps done in {wall:.1f}s")
             return {
@@ -167,11 +187,32 @@ class RayEngine:
                 "concurrency": config.concurrency,
                 "fuse_steps": config.fuse_steps,
                 "batch_size": config.batch_size,
+                "batches": batches,
+                "driver_cpu_s": round(driver_cpu, 3),  # the driver's own CPU while Ray worked
                 "parquet": PARQUET_DIR,
             }
         finally:
             if started_here:
                 ray.shutdown()
+
+
+def plan_batches(items: int, batch_size: int, workers: int) -> int:
+    """How many batches (Ray blocks, one task each) ``items`` rows make: about ``batch_size`` rows
+    each, their count a multiple of ``workers`` so that every actor gets as many as the others.
+
+    With 100 files in batches of 16, one actor takes 7 batches; two take 8, 4 each: 7 would
+    leave one actor a batch behind the other, its tail run on half the cores.
+    """
+    if items <= 0:
+        return 1
+    batches = -(-items // batch_size)
+    batches = -(-batches // workers) * workers
+    return min(items, batches)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
 
 
 def _unchanged(
@@ -217,7 +258,9 @@ def _write_shards(dataset: ray.data.Dataset, run: RunDir) -> None:
     final = run.path.resolve() / PARQUET_DIR
     fresh = final.with_name(f".{PARQUET_DIR}.tmp-{os.getpid()}")
     shutil.rmtree(fresh, ignore_errors=True)
-    dataset.write_parquet(str(fresh))
+    # Writing a batch's shard takes milliseconds: the write tasks reserve no CPU, or with every CPU
+    # held by an actor (2 actors, 2 CPUs) they would all wait for the last batch and run after it.
+    dataset.write_parquet(str(fresh), ray_remote_args={"num_cpus": 0})
     fresh.mkdir(exist_ok=True)  # no input file: no shard, still a (empty) directory
     old = final.with_name(f".{PARQUET_DIR}.old-{os.getpid()}")
     if final.exists():

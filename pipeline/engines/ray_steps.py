@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from pipeline.cache import open_cache
 from pipeline.dedup import embed_articles
+from pipeline.engines.cores import pin_to_free_cores
 from pipeline.ingest import IngestStage
 from pipeline.records import Article, Record, Rejection, Summary, Translation
 from pipeline.rundir import ARTICLES, REJECTED, SUMMARIES, TRANSLATIONS, RunDir
@@ -72,6 +73,8 @@ class _Step:
         # ingest cache keys); on a cluster the driver's directory must be mounted at the same path.
         if os.path.isdir(workdir):
             os.chdir(workdir)
+        if settings.engine.pin_cpus:
+            pin_to_free_cores(settings.engine.num_cpus)
         self.settings = settings
         self.before_batch = before_batch
         self.cache = open_cache(settings)  # closed with the actor's process
