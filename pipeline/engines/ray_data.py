@@ -18,6 +18,8 @@ A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
    one thread (Ray sets ``OMP_NUM_THREADS`` from the CPUs it reserved, which the embedding
    engine, torch and BLAS follow), but Apertium's pipelines of processes are scheduled by
    the OS on any core.
+   The driver imports no stage code before starting Ray: it imports what its own phase
+   needs (spaCy, torch: seconds of CPU) from a thread while Ray starts and the actors load.
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
    hit, so what is computed here is what depends on the whole corpus: near-duplicate
