@@ -155,12 +155,14 @@ _KINDS = (
     (b"/monitor.py", "autoscaler monitor"),
     (b"default_worker.py", "other Ray workers"),  # before it takes its title
 )
+_TITLED = ((b"ray::DashboardAgent", "dashboard agent"), (b"ray::RuntimeEnvAgent", "runtime-env agent"))
 
 
 def _kind(pid: int) -> str | None:
     line = _cmdline(pid)
-    if line.startswith((b"ray::DashboardAgent", b"ray::RuntimeEnvAgent")):  # the agents' titles
-        return line[5:].partition(b"\0")[0].decode()
+    for title, kind in _TITLED:
+        if line.startswith(title):
+            return kind
     if line.startswith(b"ray::"):  # a worker's title: a task, an actor (not ours) or idle
         return "other Ray workers"
     argv = line.split(b"\0")
