@@ -51,6 +51,9 @@ class Measure:
     peak_pss_mib: float
     cpu_s: float = 0.0  # the whole process tree (sampled): driver, Ray's daemons, workers, Apertium
     driver_cpu_s: float = 0.0  # the driver process itself
+    sampler_cpu_s: float = 0.0  # this benchmark's own sampling (not in cpu_s), on the same cores
+    # CPU of every process but the actors by kind: the driver, each of Ray's daemons, other workers
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
     actor_cpu_s: list[float] = field(default_factory=list)  # each Ray worker (actor), with its subprocesses
     ray_phase_s: float = 0.0  # the per-article phase on Ray (manifest: engine.wall_s)
     driver_phase_s: float = 0.0  # the stages on the driver (manifest: the stages' wall_s)
@@ -111,6 +114,12 @@ def _pss_kib(pid: int) -> int:
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+# The sampling runs beside what it measures, on the same cores: CPU every half second (a process's
+# last half second is lost when it ends: the idle daemons' and workers' at shutdown), PSS every
+# 2 s, as the kernel walks every page table of a process to sum it (~20 ms per GB resident: 4 times
+# a second over the actors, 20-30 % of a core, taken from the actors when both cores are theirs).
+SAMPLE_S = 0.5
+PSS_EVERY = 4
 
 
 def _cpu_s(pid: int, reaped: bool = True) -> float | None:
@@ -122,12 +131,47 @@ def _cpu_s(pid: int, reaped: bool = True) -> float | None:
         return None
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _is_actor(pid: int) -> bool:
     """A Ray Data worker running the pipeline's steps (Ray titles it ``ray::MapWorker(...)``)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::MapWorker")
-    except OSError:
-        return False
+    return _cmdline(pid).startswith(b"ray::MapWorker")
+
+
+# What each of Ray's processes is, by its command line (first match wins); a process that matches
+# none belongs to its parent's kind (the dashboard's modules, a worker's helpers).
+_KINDS = (
+    (b"gcs_server", "gcs_server"),
+    (b"raylet", "raylet"),
+    (b"dashboard/agent.py", "dashboard agent"),
+    (b"runtime_env/agent/main.py", "runtime-env agent"),
+    (b"dashboard/dashboard.py", "dashboard (API server)"),
+    (b"log_monitor.py", "log monitor"),
+    (b"/monitor.py", "autoscaler monitor"),
+    (b"default_worker.py", "other Ray workers"),  # before it takes its title
+)
+_TITLED = ((b"ray::DashboardAgent", "dashboard agent"), (b"ray::RuntimeEnvAgent", "runtime-env agent"))
+
+
+def _kind(pid: int) -> str | None:
+    line = _cmdline(pid)
+    for title, kind in _TITLED:
+        if line.startswith(title):
+            return kind
+    if line.startswith(b"ray::"):  # a worker's title: a task, an actor (not ours) or idle
+        return "other Ray workers"
+    argv = line.split(b"\0")
+    for needle, kind in _KINDS:
+        # An executable by its name, a script by its path (not in a worker's arguments: they name
+        # raylet's socket and more)
+        if argv[0].rpartition(b"/")[2] == needle or any(arg.endswith(needle) for arg in argv[1:3]):
+            return kind
+    return None
 
 
 def _reap(pid: int) -> int | None:
@@ -141,30 +185,46 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
     cmd = [sys.executable, "-m", "pipeline", "run", str(inputs), "--out", str(out), "-q", "--stages", STAGES]
     cmd += ["--set", f"cache.path={out}.cache.sqlite", *extra]
     peak = 0
+    own_cpu = time.process_time()
     # Last CPU seen of each process (the samples stop when it ends): actors with the children they
     # reaped (Apertium's processes, which are not counted again), every other process on its own.
     actors: dict[int, float] = {}
     others: dict[int, float] = {}
+    kind_of: dict[int, str] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else ""))
     reader.start()
     returncode = None
+    samples = 0
     while returncode is None:
         tree = _descendants(proc.pid)
-        peak = max(peak, sum(_pss_kib(pid) for pid in tree))
+        if samples % PSS_EVERY == 0:
+            peak = max(peak, sum(_pss_kib(pid) for pid in tree))
+        samples += 1
         for pid, parent in tree.items():
-            if pid in actors or _is_actor(pid):
+            # (a process an actor forks bears its title until it execs: not an actor)
+            if pid in actors or (parent not in actors and _is_actor(pid)):
                 actors[pid] = _cpu_s(pid) or actors.get(pid, 0.0)
+                others.pop(pid, None)  # seen before it took the actor's title: counted here only
             elif parent not in actors:
                 others[pid] = _cpu_s(pid, reaped=False) or others.get(pid, 0.0)
+                if pid == proc.pid:
+                    kind_of[pid] = "driver"
+                else:  # a process none of Ray's belongs to its parent's kind
+                    parent_kind = "driver's subprocesses" if parent == proc.pid else kind_of.get(parent)
+                    kind_of[pid] = _kind(pid) or kind_of.get(pid) or parent_kind or "other"
         returncode = _reap(proc.pid)
-        time.sleep(0.25)
+        time.sleep(SAMPLE_S)
     wall = time.perf_counter() - started
+    own_cpu = time.process_time() - own_cpu
     proc.returncode = returncode  # reaped here, not by Popen
     cpu = sum(actors.values()) + sum(others.values())
     driver_cpu = others.get(proc.pid, 0.0)
+    by_kind: dict[str, float] = {}
+    for pid, seconds in others.items():
+        by_kind[kind_of[pid]] = by_kind.get(kind_of[pid], 0.0) + seconds
     reader.join()
     if returncode not in (0, 3):  # 3: some inputs rejected, the run went through
         raise SystemExit(f"{label} failed ({returncode}):\n{''.join(errors)[-3000:]}")
@@ -176,12 +236,14 @@ def timed_run(label: str, inputs: Path, out: Path, articles: int, extra: list[st
         articles,
         wall,
         peak / 1024,
-        cpu,
-        driver_cpu,
-        sorted(actors.values()),
-        float(engine.get("wall_s", 0.0)),
-        driver_phase,
-        float(engine.get("driver_cpu_s", 0.0)),
+        cpu_s=cpu,
+        driver_cpu_s=driver_cpu,
+        sampler_cpu_s=own_cpu,
+        cpu_by_kind=dict(sorted(by_kind.items(), key=lambda item: -item[1])),
+        actor_cpu_s=sorted(actors.values()),
+        ray_phase_s=float(engine.get("wall_s", 0.0)),
+        driver_phase_s=driver_phase,
+        ray_driver_cpu_s=float(engine.get("driver_cpu_s", 0.0)),
     )
 
 
@@ -224,6 +286,12 @@ def print_table(measured: dict[str, Measure]) -> None:
             f" {m.ray_driver_cpu_s:>14.1f}"
             f"  {actors}"
         )
+    for m in measured.values():
+        if m.actor_cpu_s:
+            kinds = ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in m.cpu_by_kind.items())
+            print(f"  {m.label}, {m.articles} articles, CPU s by process: {kinds}")
+    sampling = ", ".join(f"{m.label} ({m.articles}) {m.sampler_cpu_s:.1f}" for m in measured.values())
+    print(f"  this benchmark's own sampling, CPU s (on the same cores, not in the table): {sampling}")
 
 
 def main() -> int:

@@ -18,6 +18,8 @@ A run (``pipeline run PATH… --out RUN --engine ray``) goes in two phases:
    one thread (Ray sets ``OMP_NUM_THREADS`` from the CPUs it reserved, which the embedding
    engine, torch and BLAS follow), but Apertium's pipelines of processes are scheduled by
    the OS on any core.
+   The driver imports no stage code before starting Ray: it imports what its own phase
+   needs (spaCy, torch: seconds of CPU) from a thread while Ray starts and the actors load.
 2. **Corpus-wide, on the driver.**  The ordinary stages run
    (:meth:`~pipeline.runner.Pipeline.run_stages`): every per-article output is a cache
    hit, so what is computed here is what depends on the whole corpus: near-duplicate
@@ -37,8 +39,10 @@ A rerun whose per-article stages are all unchanged starts no Ray at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -96,7 +100,9 @@ class RayEngine:
             if not steps or not has_input:
                 pipe.progress("ray", "no per-article work to send to Ray")
             elif force or not _unchanged(driver, run, steps, paths):
+                importing = _import_stages(stages)
                 info.update(self._per_article(settings, run, steps, files, pipe))
+                importing.join()
             else:
                 pipe.progress("ray", "per-article stages unchanged: no Ray job")
             summary = driver.run_stages(paths, run, stages, force)
@@ -208,6 +214,21 @@ def plan_batches(items: int, batch_size: int, workers: int) -> int:
     batches = -(-items // batch_size)
     batches = -(-batches // workers) * workers
     return min(items, batches)
+
+
+def _import_stages(stages: Sequence[str]) -> threading.Thread:
+    """Import the stages' code for the driver's phase (spaCy, torch: seconds of CPU) from a thread,
+    while Ray starts its processes and the actors load their models, rather than after them."""
+
+    def load() -> None:
+        for name in stages:
+            # A failing import fails again, and is reported, when the driver runs the stage.
+            with contextlib.suppress(Exception):
+                STAGES[name].load()
+
+    thread = threading.Thread(target=load, name="import-stages", daemon=True)
+    thread.start()
+    return thread
 
 
 def _count_lines(path: Path) -> int:

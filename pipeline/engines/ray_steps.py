@@ -15,6 +15,9 @@ each calls the stage's own code on its batch, with the same cache keys as the lo
 Every batch is a table of :data:`SCHEMA`: one row per ingest outcome (an article or a
 rejection), records as JSON text (nested, optional fields: JSON keeps them exactly as the
 run files do).
+
+The stages' code (spaCy, torch: seconds of imports) is imported by the actors, not by this
+module: the driver, which pickles these classes by reference, starts Ray without waiting for it.
 """
 
 from __future__ import annotations
@@ -29,14 +32,10 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.cache import open_cache
-from pipeline.dedup import embed_articles
 from pipeline.engines.cores import pin_to_free_cores
-from pipeline.ingest import IngestStage
 from pipeline.records import Article, Record, Rejection, Summary, Translation
 from pipeline.rundir import ARTICLES, REJECTED, SUMMARIES, TRANSLATIONS, RunDir
 from pipeline.settings import Settings
-from pipeline.summarize import summarize_articles
-from pipeline.translate import TranslateStage, select_translator
 
 SCHEMA = pa.schema(
     [
@@ -95,6 +94,8 @@ class IngestFiles(_Step):
     step = "ingest"
 
     def process(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from pipeline.ingest import IngestStage
+
         file_of = {row["path"]: row["file"] for row in rows}
         with tempfile.TemporaryDirectory(prefix="ray-ingest-") as tmp:
             shard = RunDir(tmp)
@@ -120,6 +121,8 @@ class EmbedArticles(_Step):
     step = "embed"
 
     def process(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from pipeline.dedup import embed_articles
+
         articles = [_article(row) for row in rows if row["article"]]
         if articles:
             embed_articles(articles, self.settings.dedup, self.cache)
@@ -132,6 +135,8 @@ class SummarizeArticles(_Step):
     step = "summarize"
 
     def process(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from pipeline.summarize import summarize_articles
+
         todo = [(row, _article(row)) for row in rows if row["article"]]
         if todo:
             articles = [article for _, article in todo]
@@ -150,10 +155,14 @@ class TranslateArticles(_Step):
     step = "translate"
 
     def __init__(self, settings: Settings, workdir: str, before_batch: BeforeBatch | None = None):
+        from pipeline.translate import select_translator
+
         super().__init__(settings, workdir, before_batch)
         self.translator, _ = select_translator(settings)
 
     def process(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from pipeline.translate import TranslateStage
+
         todo = [(row, _article(row)) for row in rows if row["article"]]
         if not todo:
             return rows
