@@ -175,6 +175,18 @@ def test_a_large_call_starts_the_french_route_with_the_pivot(apertium, monkeypat
     assert "pipeline" in large[0].text.lower()
 
 
+@pytest.mark.skipif(not ROUTES_INSTALLED, reason="apertium-fra-cat, -spa-cat, -eng-cat are not installed")
+def test_a_french_word_no_route_knows_is_not_asked_again_in_spanish():
+    fresh = ApertiumTranslator(timeout_s=60)
+    (r,) = fresh.translate(["Le zorglubophone et le gazoduc traversent la région."])
+    french, spanish = fresh.routes["french"], fresh.routes["spanish"]
+    assert french.failed("zorglubophone") and not french.failed("gazoduc")
+    assert "zorglubophone" in r.text and "pipeline" in r.text.lower()
+    # es→en marks it again; the Spanish route is not asked (nor remembered as failed)
+    assert "*zorglubophone" in r.unknown and not spanish.failed("zorglubophone")
+    assert spanish.unanswered(["zorglubophone"]) == ["zorglubophone"]
+
+
 def test_names_are_not_looked_up_and_stay(apertium):
     (r,) = apertium.translate(["Tymosenko a été condamnée en octobre."])
     assert r.text.startswith("Tymosenko ") and r.text.split()[1].islower()  # no "Tymosenko Has"
