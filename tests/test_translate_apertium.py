@@ -112,6 +112,29 @@ def test_strip_marks_rules():
     assert strip_marks("Follow #*Xyz now", "Suivez #Xyz maintenant") == ("Follow #Xyz now", ["*Xyz"])
     assert strip_marks("an e-mail a@b.fr stays", "un courriel a@b.fr reste") == ("an e-mail a@b.fr stays", [])
     assert strip_marks("@Unknown word", "mot") == ("Unknown word", ["@Unknown"])
+    # without a mark in the source (the fast path): every run goes, its last mark is Apertium's
+    assert strip_marks("Peu 4*h, #*Xyz **mot- a@b.fr", "Peu avant 4h") == (
+        "Peu 4h, Xyz mot- a@b.fr",
+        ["*h", "*Xyz", "*mot"],
+    )
+    assert strip_marks("Peu 4*h, #*Xyz", "Suivez * et # seuls") == strip_marks("Peu 4*h, #*Xyz", "Peu")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_strip_marks_fast_path_agrees_with_the_general_rules(seed):
+    import random
+
+    from pipeline.translate import apertium as module
+
+    rng = random.Random(seed)
+    letters = ["*", "#", "a", "é", "4", " ", ".", "-", "'"]  # no "@" in the outputs
+    for _ in range(3000):
+        output = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
+        source = "".join(rng.choice(letters[2:]) for _ in range(rng.randint(0, 8)))  # no mark
+        fast = strip_marks(output, source)
+        # the general rules, reached through a literal "@zq" the output cannot hold
+        assert fast == strip_marks(output, source + " @zq")
+        assert module._MARK_RUN.search(fast[0]) is None
 
 
 def test_missing_apertium_names_the_debian_packages():

@@ -482,6 +482,8 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
     """
     if "*" not in output and "#" not in output and "@" not in output:
         return output, []
+    if ("*" not in source and "#" not in source and "@" not in source) or not _LITERAL_MARK.search(source):
+        return _strip_engine_marks(output)
     literals = Counter((m.group(1), m.group(2).rstrip(".-").lower()) for m in _LITERAL_MARK.finditer(source))
     runs = [(m, _WORD.match(output, m.end())) for m in _MARK_RUN.finditer(output)]
     words = [w.group(0).rstrip(".-") if w else "" for _, w in runs]
@@ -518,6 +520,19 @@ def strip_marks(output: str, source: str) -> tuple[str, list[str]]:
             marked.append(engine_mark + word)
     pieces.append(output[position:])
     return "".join(pieces), marked
+
+
+def _strip_engine_marks(output: str) -> tuple[str, list[str]]:
+    """:func:`strip_marks` for a source without literal marks (most sentences): each run of
+    marks goes, the last one is Apertium's (``"**word"`` is recorded as ``"*word"``)."""
+    marked: list[str] = []
+
+    def drop(match: re.Match[str]) -> str:
+        word = _WORD.match(output, match.end())  # never None: a run is followed by a word character
+        marked.append(match.group(1)[-1] + (word.group(0).rstrip(".-") if word else ""))
+        return ""
+
+    return _MARK_RUN.sub(drop, output), marked
 
 
 def _cores() -> int:
