@@ -305,6 +305,11 @@ class OutputCache:
             self._reads = self._writes = False
             _warn(f"the cache {self.path} could not be rebuilt ({exc}); this run goes on without it")
 
+    @property
+    def in_use(self) -> bool:
+        """Whether lookups or stores can still reach the file (False for a :class:`NullCache`)."""
+        return self._reads or self._writes
+
     def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._db.execute(query, params).fetchall()
 

@@ -112,6 +112,29 @@ def test_strip_marks_rules():
     assert strip_marks("Follow #*Xyz now", "Suivez #Xyz maintenant") == ("Follow #Xyz now", ["*Xyz"])
     assert strip_marks("an e-mail a@b.fr stays", "un courriel a@b.fr reste") == ("an e-mail a@b.fr stays", [])
     assert strip_marks("@Unknown word", "mot") == ("Unknown word", ["@Unknown"])
+    # without a mark in the source (the fast path): every run goes, its last mark is Apertium's
+    assert strip_marks("Peu 4*h, #*Xyz **mot- a@b.fr", "Peu avant 4h") == (
+        "Peu 4h, Xyz mot- a@b.fr",
+        ["*h", "*Xyz", "*mot"],
+    )
+    assert strip_marks("Peu 4*h, #*Xyz", "Suivez * et # seuls") == strip_marks("Peu 4*h, #*Xyz", "Peu")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_strip_marks_fast_path_agrees_with_the_general_rules(seed):
+    import random
+
+    from pipeline.translate import apertium as module
+
+    rng = random.Random(seed)
+    letters = ["*", "#", "a", "é", "4", " ", ".", "-", "'"]  # no "@" in the outputs
+    for _ in range(3000):
+        output = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
+        source = "".join(rng.choice(letters[2:]) for _ in range(rng.randint(0, 8)))  # no mark
+        fast = strip_marks(output, source)
+        # the general rules, reached through a literal "@zq" the output cannot hold
+        assert fast == strip_marks(output, source + " @zq")
+        assert module._MARK_RUN.search(fast[0]) is None
 
 
 def test_missing_apertium_names_the_debian_packages():
@@ -173,6 +196,18 @@ def test_a_large_call_starts_the_french_route_with_the_pivot(apertium, monkeypat
     assert len(early) == 1 and "fra-cat" in early[0]  # the Spanish route (last step) stays lazy
     assert {r.text for r in large} == {apertium.translate(sentences[:1])[0].text}
     assert "pipeline" in large[0].text.lower()
+
+
+@pytest.mark.skipif(not ROUTES_INSTALLED, reason="apertium-fra-cat, -spa-cat, -eng-cat are not installed")
+def test_a_french_word_no_route_knows_is_not_asked_again_in_spanish():
+    fresh = ApertiumTranslator(timeout_s=60)
+    (r,) = fresh.translate(["Le zorglubophone et le gazoduc traversent la région."])
+    french, spanish = fresh.routes["french"], fresh.routes["spanish"]
+    assert french.failed("zorglubophone") and not french.failed("gazoduc")
+    assert "zorglubophone" in r.text and "pipeline" in r.text.lower()
+    # es→en marks it again; the Spanish route is not asked (nor remembered as failed)
+    assert "*zorglubophone" in r.unknown and not spanish.failed("zorglubophone")
+    assert spanish.unanswered(["zorglubophone"]) == ["zorglubophone"]
 
 
 def test_names_are_not_looked_up_and_stay(apertium):

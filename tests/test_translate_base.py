@@ -41,3 +41,19 @@ def test_with_a_cache_the_answers_are_the_same():
     without, _ = translate_cached(Reverser(), sentences, None)
     with_cache, _ = translate_cached(Reverser(), sentences, OutputCache(":memory:"))
     assert [r.text for r in with_cache] == [r.text for r in without]
+
+
+def test_a_disabled_cache_is_not_keyed(monkeypatch):
+    from pipeline import cache as cache_module
+    from pipeline.cache import NullCache
+    from pipeline.translate import base
+
+    def no_keys(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a NullCache needs no keys")
+
+    monkeypatch.setattr(base, "translation_key", no_keys)
+    monkeypatch.setattr(cache_module, "cache_key", no_keys)
+    engine = Reverser()
+    rendered, stats = translate_cached(engine, ["Un.", "Un.", "Deux."], NullCache())
+    assert [r.text for r in rendered] == [".nU", ".nU", ".xueD"] and engine.calls == [["Un.", "Deux."]]
+    assert stats.misses == 3 and not NullCache().in_use and OutputCache(":memory:").in_use

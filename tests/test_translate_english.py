@@ -104,3 +104,24 @@ def test_clean_english_applies_every_rule_and_is_idempotent():
 def test_only_lowercase_words_are_looked_up():
     assert wants_lookup("désavantageux") and wants_lookup("aprisionada")
     assert not any(wants_lookup(w) for w in ("Tymosenko", "IBM", "4h", "de", "a1"))
+
+
+def test_word_fixes_checked_by_their_text_first_change_nothing():
+    from pipeline.translate.english import _WORD_FIXES
+
+    def every_pattern(text: str) -> str:
+        for _, pattern, replacement in _WORD_FIXES:
+            text = pattern.sub(replacement, text)
+        return text
+
+    texts = [
+        "He declared that the rate goes equally among 0,5 and 1 %, near of the zone euro.",
+        "It can not rise to leave of 220 billions of dollars #<prn> or 3 millions of euros.",
+        "Nothing to fix here, 1, 2 and <b> stay.",
+        "The Among and Declared capitals stay; amongst and undeclared too.",
+    ]
+    for text in texts:
+        assert fix_words(text) == every_pattern(text)
+    for needed, pattern, _ in _WORD_FIXES:  # what a pattern matches holds its text
+        for text in texts:
+            assert all(needed in m.group(0) for m in pattern.finditer(every_pattern(text) + " " + text))

@@ -179,3 +179,25 @@ def test_an_early_started_stream_given_nothing_ends_cleanly():
         stream = Stream([CAT, CAT], lazy=True)
         stream.start_soon()
         assert run(stream, []) == []
+
+
+@pytest.mark.skipif(APERTIUM is None, reason="apertium is not installed")
+def test_the_spanish_route_without_its_idle_programs_answers_as_the_whole_route():
+    from pipeline.translate.apertium import from_stream, to_stream
+    from pipeline.translate.lexicon import LEAVE_OUT, ROUTES
+
+    assert APERTIUM is not None
+    launcher = ModeLauncher(APERTIUM)
+    modes = ROUTES["spanish"]
+    if not set(modes) <= launcher.installed():
+        pytest.skip("apertium-spa-cat and apertium-eng-cat are not installed")
+    whole, lean = launcher.argvs(modes), launcher.argvs(modes, LEAVE_OUT["spanish"])
+    names = {a[0].rsplit("/", 1)[-1] for a in lean}
+    assert len(lean) < len(whole) and not names & {"lsx-proc", "apertium-anaphora", "cg-proc"}
+    assert not any("diacritics" in a[-1] for a in lean)
+    # words es→en leaves: verbs, plurals, adjectives, a word no route knows
+    words = ["cientos", "promulgaron", "combatientes", "sionista", "desenfrenada", "endeudarme", "zorglub"]
+    blocks = [to_stream(w) for w in words]
+    answers = [from_stream(b) for b in run(Stream(lean, launcher.env), blocks)]
+    assert answers == [from_stream(b) for b in run(Stream(whole, launcher.env), blocks)]
+    assert "hundreds" in (answers[0] or "") and "*zorglub" in (answers[-1] or "")

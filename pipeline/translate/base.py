@@ -134,6 +134,8 @@ def translate_cached(
     stats = CacheStats()
     keys: list[CacheKey] | list[str]
     found: dict[Any, Rendered] = {}
+    if cache is not None and not cache.in_use:
+        cache = None  # a NullCache (cache.enabled = false), or a file that failed: nothing to key
     if cache is not None:
         params = cache_params(translator)
         code = engine_code(translator)

@@ -80,9 +80,14 @@ class ModeLauncher:
         done = subprocess.run([self.executable, "-l"], capture_output=True, timeout=30, check=False)
         return set(done.stdout.decode("utf-8", "replace").split())
 
-    def argvs(self, modes: tuple[str, ...]) -> list[list[str]]:
-        """The programs of ``modes`` one after the other, as one pipeline (``a | b | …``)."""
-        return [argv for mode in modes for argv in self._mode_argvs(mode)]
+    def argvs(self, modes: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[list[str]]:
+        """The programs of ``modes`` one after the other, as one pipeline (``a | b | …``).
+
+        ``leave_out``: programs to drop, named by program (``"cg-proc"``) or by part of
+        the name of their data file (its last argument); a mode run through the script
+        keeps everything.
+        """
+        return [argv for mode in modes for argv in self._mode_argvs(mode) if not _left_out(argv, leave_out)]
 
     def _mode_argvs(self, mode: str) -> list[list[str]]:
         script = [[self.executable, "-z", "-f", "none", mode]]
@@ -90,6 +95,11 @@ class ModeLauncher:
             return script
         programs = _programs(self.wblank, str(self.modes_dir / f"{mode}.mode"))
         return programs or script
+
+
+def _left_out(argv: list[str], leave_out: tuple[str, ...]) -> bool:
+    program, data = Path(argv[0]).name, Path(argv[-1]).name
+    return any(name == program or (len(argv) > 1 and name in data) for name in leave_out)
 
 
 def _script_default(executable: str, name: str) -> str | None:
