@@ -37,7 +37,7 @@ import numpy as np
 
 from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility
-from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
+from pipeline.dedup.entities import entity_key, entity_keys, entity_mass, idf_weights, overlap_of_sets
 from pipeline.dedup.shingles import content_words
 from pipeline.dedup.signature import Signature, compare, lede, signature_of
 from pipeline.records import Article, Cluster, PairLink
@@ -121,7 +121,6 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
     profiles = []
     cap = blocking_cap(n, settings)
     for article, (words, counts) in zip(articles, bags, strict=True):
-        bag = zip(words, counts, strict=True)
         entities = entity_keys(article.entities, article.text)
         dates = DateEvidence.of(article.text, article.date)
         profiles.append(
@@ -129,7 +128,9 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
                 id=article.id,
                 entities=entities,
                 dates=dates,
-                keywords=top_keywords(bag, df, n, cap, settings.keywords_per_article),
+                keywords=top_keywords(
+                    zip(words, counts, strict=True), df, n, cap, settings.keywords_per_article
+                ),
                 published=article.date.iso if article.date else None,
                 signature=event_signature(article, dates) if settings.event_signature else None,
             )
@@ -174,6 +175,9 @@ class PairScorer:
         self.embeddings = embeddings
         self.settings = settings
         self.idf = idf_weights([p.entities.keys() for p in profiles])
+        # Each article's entity keys and their weighted mass, once (not once per pair).
+        self._keys = [set(p.entities) for p in profiles]
+        self._mass = array("d", (entity_mass(keys, self.idf) for keys in self._keys))
         self._n = max(len(profiles), 1)
         self._codes = array("q")  # every row's pair as i * n + j; the bulk rows come first, sorted
         self._bulk = 0  # rows scored by score_all
@@ -189,7 +193,7 @@ class PairScorer:
     def semantic(self, i: int, j: int) -> float:
         if self.embeddings.shape[0] == 0:
             return 0.0
-        return float(np.clip(self.embeddings[i] @ self.embeddings[j], -1.0, 1.0))
+        return min(1.0, max(-1.0, float(self.embeddings[i] @ self.embeddings[j])))
 
     def score_all(self, pairs: np.ndarray) -> None:
         """Score ``pairs`` (rows ``(i, j)``, ``i < j``, sorted, unique) before any other pair."""
@@ -215,7 +219,7 @@ class PairScorer:
         s = self.settings
         a, b = self.profiles[i], self.profiles[j]
         semantic = self.semantic(i, j)
-        entities = weighted_overlap(a.entities, b.entities, self.idf)
+        entities = overlap_of_sets(self._keys[i], self._keys[j], self._mass[i], self._mass[j], self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
         reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
         if a.signature is not None and b.signature is not None:
