@@ -3,7 +3,9 @@ exact Jaccard, the same pair scores whichever way a pair is reached."""
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import Counter
 from itertools import combinations
 
 import numpy as np
@@ -11,9 +13,11 @@ import pytest
 from datasketch import MinHashLSH
 
 from pipeline.dedup import blocking
-from pipeline.dedup.events import PairScorer, build_profiles
-from pipeline.dedup.passages import LeaderIndex
+from pipeline.dedup.dates import DateEvidence
+from pipeline.dedup.events import ArticleProfile, PairScorer, blocking_cap, build_profiles, candidate_pairs
+from pipeline.dedup.passages import _FEW_CANDIDATES, LeaderIndex
 from pipeline.dedup.shingles import jaccard, signature
+from pipeline.settings import Settings
 
 
 def _word_sets(count: int, seed: int) -> list[set[str]]:
@@ -52,6 +56,24 @@ def test_leader_index_matches_minhash_lsh_and_exact_jaccard():
     assert hits > 400  # the sets do collide: the comparison is not between empty answers
     with pytest.raises(ValueError, match="keys must increase"):
         index.insert(seen[0], signature(sets[0], 64), index.ids(sets[0]))
+
+
+@pytest.mark.parametrize("limit", [4, 64])
+def test_best_leader_is_the_most_similar_of_the_oldest_candidates(limit):
+    """One numpy pass over many candidates picks what checking them one by one picks."""
+    index = LeaderIndex(threshold=0.4, num_perm=64)
+    sets = _word_sets(300, seed=3)
+    for key, words in enumerate(sets):
+        index.insert(key, signature(words, 64), index.ids(words))
+    rng = random.Random(4)
+    sizes = [0, 1, 3, _FEW_CANDIDATES, _FEW_CANDIDATES + 1, 40, 100, 300]
+    for size, words in itertools.product(sizes, _word_sets(20, seed=5)):
+        keys = set(rng.sample(range(len(sets)), size))
+        ids = index.ids(words)
+        expected = max(
+            ((jaccard(words, sets[k]), -k) for k in sorted(keys)[:limit]), default=(-1.0, 1)
+        )  # highest similarity, then the smaller key
+        assert index.best(ids, keys, limit) == (-expected[1], expected[0])
 
 
 def test_blocking_pairs_are_the_lsh_collisions_as_sorted_rows():
@@ -94,3 +116,31 @@ def test_pair_scores_do_not_depend_on_how_the_pair_is_reached(seed_articles, set
     )
     with pytest.raises(RuntimeError):
         scorer.score_all(bulk)
+
+
+def test_blocking_cap_grows_with_the_corpus_up_to_an_absolute_ceiling():
+    config = Settings().dedup
+    assert blocking_cap(50, config) == 10  # tiny corpora: any shared item
+    assert blocking_cap(2500, config) == 50  # ~sqrt(n): common relative to the corpus
+    assert blocking_cap(10**6, config) == config.max_blocking_df  # an event's reports do not grow
+
+
+def test_an_item_in_more_articles_than_the_cap_proposes_no_pair():
+    """Pairs share a rare name; groups of ten share a "beat" word that only the sqrt(n) cap lets block."""
+    n = 400  # sqrt(n) = 20: the beat words (10 articles each) are under it
+    profiles = [
+        ArticleProfile(
+            id=str(i),
+            entities=Counter({f"name{i // 2}": 1, f"beat{i // 10}": 1}),
+            dates=DateEvidence(None, frozenset()),
+            keywords=frozenset(),
+            published=None,
+        )
+        for i in range(n)
+    ]
+    same_name = {(i, i + 1) for i in range(0, n, 2)}
+    loose = Settings.load(overrides={"dedup.max_blocking_df": 100}).dedup
+    capped = Settings.load(overrides={"dedup.max_blocking_df": 3}).dedup
+    with_beats = {tuple(p) for p in candidate_pairs(profiles, loose).tolist()}
+    assert same_name < with_beats  # the beat words propose pairs of their own
+    assert {tuple(p) for p in candidate_pairs(profiles, capped).tolist()} == same_name

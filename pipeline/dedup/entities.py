@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from pipeline.dedup.shingles import fold, fold_word, stop_words
 from pipeline.records import Entity
@@ -108,8 +109,18 @@ def weighted_overlap(a: Iterable[str], b: Iterable[str], weights: Mapping[str, f
     0.25
     """
     sa, sb = set(a), set(b)
-    if not sa or not sb:
+    return overlap_of_sets(sa, sb, entity_mass(sa, weights), entity_mass(sb, weights), weights)
+
+
+def entity_mass(keys: AbstractSet[str], weights: Mapping[str, float]) -> float:
+    """The IDF-weighted mass of a set of entity keys (a key without a weight weighs 1)."""
+    return sum(weights.get(k, 1.0) for k in keys)
+
+
+def overlap_of_sets(
+    a: AbstractSet[str], b: AbstractSet[str], mass_a: float, mass_b: float, weights: Mapping[str, float]
+) -> float:
+    """:func:`weighted_overlap` of two key sets whose masses are known (computed once per article)."""
+    if not a or not b:
         return 0.0
-    shared = sum(weights.get(k, 1.0) for k in sa & sb)
-    smaller = min(sum(weights.get(k, 1.0) for k in sa), sum(weights.get(k, 1.0) for k in sb))
-    return shared / (smaller + PRIOR_MASS)
+    return entity_mass(a & b, weights) / (min(mass_a, mass_b) + PRIOR_MASS)

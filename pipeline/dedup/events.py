@@ -30,14 +30,14 @@ import math
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility
-from pipeline.dedup.entities import entity_key, entity_keys, idf_weights, weighted_overlap
+from pipeline.dedup.entities import entity_key, entity_keys, entity_mass, idf_weights, overlap_of_sets
 from pipeline.dedup.shingles import content_words
 from pipeline.dedup.signature import Signature, compare, lede, signature_of
 from pipeline.records import Article, Cluster, PairLink
@@ -76,14 +76,31 @@ def _blocking_df(bags: Sequence[Iterable[str]]) -> Counter[str]:
     return df
 
 
-def _can_block(df: int, n: int) -> bool:
-    """Whether a key or word with document frequency ``df`` may propose pairs.
+def blocking_cap(n: int, settings: DedupSettings) -> float:
+    """The most of ``n`` articles an entity key or word may be found in and still propose pairs.
 
-    Only an item that another article also has can propose a pair; an item in
-    more than ~√n articles names a country or a beat, not one event, and would
-    make every article a candidate of every other (quadratic work).
+    An item in more than ~√n articles names a country or a beat, not one event,
+    and would make every article a candidate of every other (quadratic work).
+    Above ``max_blocking_df`` articles it never names one event, however large
+    the corpus: the number of reports one event gets does not grow with the
+    corpus, and a cap that kept growing with it made the candidate pairs grow
+    faster than the articles.
     """
-    return 2 <= df <= max(10.0, math.sqrt(n))
+    return min(max(10.0, math.sqrt(n)), settings.max_blocking_df)
+
+
+def _blocks(df: int, cap: float) -> bool:
+    """Only an item that another article also has can propose a pair; a common one may not."""
+    return 2 <= df <= cap
+
+
+def top_keywords(
+    bag: Iterable[tuple[str, int]], df: Mapping[str, int], n: int, cap: float, limit: int
+) -> frozenset[str]:
+    """The ``limit`` top TF-IDF content words of an article (``bag``: word, count) among those
+    that may block; ``df``: document frequencies over ``n`` articles."""
+    scored = [(count * math.log((n + 1) / (df[w] + 0.5)), w) for w, count in bag if _blocks(df[w], cap)]
+    return frozenset(w for _, w in heapq.nlargest(limit, scored))
 
 
 def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list[ArticleProfile]:
@@ -102,13 +119,8 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
         bags.append((tuple(bag), array("i", bag.values())))
     n = len(articles)
     profiles = []
+    cap = blocking_cap(n, settings)
     for article, (words, counts) in zip(articles, bags, strict=True):
-        scored = [
-            (count * math.log((n + 1) / (df[w] + 0.5)), w)
-            for w, count in zip(words, counts, strict=True)
-            if _can_block(df[w], n)
-        ]
-        keywords = frozenset(w for _, w in heapq.nlargest(settings.keywords_per_article, scored))
         entities = entity_keys(article.entities, article.text)
         dates = DateEvidence.of(article.text, article.date)
         profiles.append(
@@ -116,7 +128,9 @@ def build_profiles(articles: Sequence[Article], settings: DedupSettings) -> list
                 id=article.id,
                 entities=entities,
                 dates=dates,
-                keywords=keywords,
+                keywords=top_keywords(
+                    zip(words, counts, strict=True), df, n, cap, settings.keywords_per_article
+                ),
                 published=article.date.iso if article.date else None,
                 signature=event_signature(article, dates) if settings.event_signature else None,
             )
@@ -138,8 +152,8 @@ def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings)
     """Pairs of articles whose sets of shared entity keys and keywords collide in the blocking LSH
     (rows ``(i, j)``, ``i < j``, sorted)."""
     entity_df = _blocking_df([p.entities.keys() for p in profiles])
-    n = len(profiles)
-    item_sets = [{k for k in p.entities if _can_block(entity_df[k], n)} | p.keywords for p in profiles]
+    cap = blocking_cap(len(profiles), settings)
+    item_sets = [{k for k in p.entities if _blocks(entity_df[k], cap)} | p.keywords for p in profiles]
     return blocking.candidate_pairs(
         item_sets, settings.blocking_threshold, settings.num_perm, settings.max_candidates
     )
@@ -161,6 +175,9 @@ class PairScorer:
         self.embeddings = embeddings
         self.settings = settings
         self.idf = idf_weights([p.entities.keys() for p in profiles])
+        # Each article's entity keys and their weighted mass, once (not once per pair).
+        self._keys = [set(p.entities) for p in profiles]
+        self._mass = array("d", (entity_mass(keys, self.idf) for keys in self._keys))
         self._n = max(len(profiles), 1)
         self._codes = array("q")  # every row's pair as i * n + j; the bulk rows come first, sorted
         self._bulk = 0  # rows scored by score_all
@@ -176,7 +193,7 @@ class PairScorer:
     def semantic(self, i: int, j: int) -> float:
         if self.embeddings.shape[0] == 0:
             return 0.0
-        return float(np.clip(self.embeddings[i] @ self.embeddings[j], -1.0, 1.0))
+        return min(1.0, max(-1.0, float(self.embeddings[i] @ self.embeddings[j])))
 
     def score_all(self, pairs: np.ndarray) -> None:
         """Score ``pairs`` (rows ``(i, j)``, ``i < j``, sorted, unique) before any other pair."""
@@ -202,7 +219,7 @@ class PairScorer:
         s = self.settings
         a, b = self.profiles[i], self.profiles[j]
         semantic = self.semantic(i, j)
-        entities = weighted_overlap(a.entities, b.entities, self.idf)
+        entities = overlap_of_sets(self._keys[i], self._keys[j], self._mass[i], self._mass[j], self.idf)
         dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
         reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
         if a.signature is not None and b.signature is not None:

@@ -30,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.dedup.shingles import content_words, shingles, signature, words
@@ -42,6 +43,9 @@ from pipeline.settings import DedupSettings
 # Candidates are verified exactly, so the LSH may err towards false positives:
 # weigh a missed pair more than a wasted check when datasketch picks bands/rows.
 _LSH_WEIGHTS = (0.3, 0.7)
+# Candidates checked one by one up to this many; more in one numpy pass (its set-up costs
+# about as much as this many checks).
+_FEW_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class LeaderIndex:
     ([0], 0.6666666666666666)
     """
 
-    __slots__ = ("_buckets", "_ids", "_items", "_starts", "bands", "rows")
+    __slots__ = ("_buckets", "_ids", "_items", "_mask", "_starts", "bands", "rows")
 
     def __init__(self, threshold: float, num_perm: int, weights: tuple[float, float] = (0.5, 0.5)):
         reference = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)  # picks (b, r)
@@ -90,6 +94,7 @@ class LeaderIndex:
         self._ids: dict[str, int] = {}  # shingle -> id
         self._items = array("i")  # the leaders' shingle ids, one run after another
         self._starts = array("q", [0])  # key k's run is _items[_starts[k] : _starts[k + 1]]
+        self._mask = np.zeros(0, dtype=bool)  # scratch for best(): one flag per shingle id
 
     def ids(self, shingle_set: Iterable[str]) -> set[int]:
         """The ids of a set of shingles (new shingles get new ids)."""
@@ -134,6 +139,42 @@ class LeaderIndex:
             self._starts.append(end)
         self._items.extend(ids)
         self._starts.append(len(self._items))
+
+    def best(self, ids: set[int], keys: Collection[int], limit: int) -> tuple[int, float]:
+        """The leader most similar to shingle ids ``ids`` (exact Jaccard; ties go to the smaller
+        key) among the ``limit`` smallest of ``keys``, and its similarity; ``(-1, -1.0)`` for none.
+
+        Many candidates (a crowded region of the corpus: templated text) are checked in one
+        numpy pass over their runs of shingle ids, few one by one.
+        """
+        if len(keys) <= _FEW_CANDIDATES:
+            best, best_sim = -1, -1.0
+            for key in heapq.nsmallest(limit, keys) if len(keys) > limit else keys:
+                sim = self.jaccard(ids, key)
+                if sim > best_sim or (sim == best_sim and key < best):
+                    best, best_sim = key, sim
+            return best, best_sim
+        chosen = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        chosen.sort()
+        chosen = chosen[:limit]
+        starts = np.frombuffer(self._starts, dtype=np.int64)
+        begin, lengths = starts[chosen], starts[chosen + 1] - starts[chosen]
+        ends = np.cumsum(lengths)
+        # Every candidate's run of shingle ids, one after another; which of them ``ids`` has.
+        runs = np.frombuffer(self._items, dtype=np.int32)[
+            np.arange(ends[-1]) - np.repeat(ends - lengths - begin, lengths)
+        ]
+        del starts  # views of the arrays insert() extends
+        if len(self._mask) < len(self._ids):
+            self._mask = np.zeros(2 * len(self._ids), dtype=bool)
+        own = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        self._mask[own] = True
+        shared = np.concatenate(([0], np.cumsum(self._mask[runs])))
+        self._mask[own] = False
+        inter = shared[ends] - shared[ends - lengths]
+        sims = inter / (len(ids) + lengths - inter)
+        at = int(np.argmax(sims))  # the first of equal maxima: the smaller key
+        return int(chosen[at]), float(sims[at])
 
     def jaccard(self, ids: set[int], key: int) -> float:
         """Exact Jaccard similarity of a set of shingle ids and leader ``key``'s (1.0 for two empty sets)."""
@@ -205,12 +246,7 @@ def group_units(
         found = index.query(minhash)
         crowded = len(found) > limit
         # Crowded: verify the oldest leaders only, bounded work per unit.
-        candidates = heapq.nsmallest(limit, found) if crowded else found
-        best, best_sim = -1, -1.0
-        for gid in candidates:
-            sim = index.jaccard(ids, gid)
-            if sim > best_sim or (sim == best_sim and gid < best):
-                best, best_sim = gid, sim
+        best, best_sim = index.best(ids, found, limit)
         if best >= 0 and best_sim >= settings.passage_threshold:
             join(best, occurrence, best_sim)
             exact[key] = best
