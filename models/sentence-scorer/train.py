@@ -54,6 +54,26 @@ def build_matrix(examples, articles):  # type: ignore[no-untyped-def]
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
 
 
+def fit(x: np.ndarray, y: np.ndarray, seed: int, hidden: int = 16):  # type: ignore[no-untyped-def]
+    """The scorer's recipe: standardised features, a small MLP (scikit-learn, fixed seed)."""
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scaler.scale_[scaler.scale_ == 0] = 1.0  # the bias column and constant features
+    model = MLPRegressor(
+        hidden_layer_sizes=(hidden,) if hidden else (),
+        activation="relu",
+        alpha=1e-3,
+        learning_rate_init=1e-3,
+        max_iter=60,
+        early_stopping=True,
+        random_state=seed,
+    )
+    model.fit(scaler.transform(x), y)
+    return model, scaler
+
+
 def top1_quality(scores: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
     """Mean target of each article's top-scored sentence, and how often it is the article's best."""
     picked, hits = [], []
@@ -89,11 +109,11 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def pin_in_catalogue(catalogue: Path, digest: str) -> None:
+def pin_in_catalogue(catalogue: Path, digest: str, entry: str = ENTRY) -> None:
     text = catalogue.read_text(encoding="utf-8")
-    table = re.search(rf"^\[{re.escape(ENTRY)}\]\n(?:(?!^\[).*\n)*", text, flags=re.MULTILINE)
+    table = re.search(rf"^\[{re.escape(entry)}\]\n(?:(?!^\[).*\n)*", text, flags=re.MULTILINE)
     if table is None:
-        raise SystemExit(f"no [{ENTRY}] table in {catalogue}")
+        raise SystemExit(f"no [{entry}] table in {catalogue}")
     body = re.sub(r'^revision = ".*"', f'revision = "sha256:{digest}"', table.group(), flags=re.MULTILINE)
     write_atomic(catalogue, text[: table.start()] + body + text[table.end() :])
 
@@ -112,9 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from sklearn.neural_network import MLPRegressor
-    from sklearn.preprocessing import StandardScaler
-
     from eval.orangesum import ingest_examples, read_split
     from pipeline.summarize.features import FEATURES
 
@@ -125,19 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     x, y, groups = build_matrix(examples, articles)
     featurised = time.perf_counter()
     held_out = groups % 10 == 0  # a tenth of the articles, for the report only
-    scaler = StandardScaler().fit(x[~held_out])
-    scaler.scale_[scaler.scale_ == 0] = 1.0  # the bias column and constant features
-    hidden = (args.hidden,) if args.hidden else ()
-    model = MLPRegressor(
-        hidden_layer_sizes=hidden,
-        activation="relu",
-        alpha=1e-3,
-        learning_rate_init=1e-3,
-        max_iter=60,
-        early_stopping=True,
-        random_state=args.seed,
-    )
-    model.fit(scaler.transform(x[~held_out]), y[~held_out])
+    model, scaler = fit(x[~held_out], y[~held_out], args.seed, args.hidden)
     scores = model.predict(scaler.transform(x[held_out]))
     mean_top1, hit_rate = top1_quality(scores, y[held_out], groups[held_out])
     lead_top1, lead_hits = top1_quality(

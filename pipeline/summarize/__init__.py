@@ -38,6 +38,7 @@ from pipeline.summarize.events import attribute, event_members, repeated_spans, 
 from pipeline.summarize.faithfulness import FactChecker
 from pipeline.summarize.neural import NeuralSummarizer, split_sentences
 from pipeline.summarize.offline import CENTRALITY, OfflineSummarizer
+from pipeline.summarize.rerank import NO_RERANKER, load_reranker
 from pipeline.summarize.scorer import load_scorer
 
 __all__ = [
@@ -144,6 +145,12 @@ def build_offline(config: SummarizeSettings) -> tuple[OfflineSummarizer, list[st
             scorer = load_scorer(config.scorer)
         except (ModelMissingError, UnknownModelError) as exc:
             notes.append(f"offline summariser falls back to the unsupervised centrality scorer: {exc}")
+    reranker = None
+    if scorer is not None and config.reranker != NO_RERANKER:
+        try:
+            reranker = load_reranker(config.reranker)
+        except (ModelMissingError, UnknownModelError) as exc:
+            notes.append(f"offline summariser picks sentences by MMR alone (no summary reranker): {exc}")
     encode = None
     if scorer is None:  # only the centrality scorer uses sentence embeddings
         try:
@@ -157,6 +164,7 @@ def build_offline(config: SummarizeSettings) -> tuple[OfflineSummarizer, list[st
         scorer,
         encode,
         load_spacy(config.spacy_model) if config.compress else None,
+        reranker=reranker,
         target_words=config.target_words,
         mmr_lambda=config.mmr_lambda,
         compress=config.compress,

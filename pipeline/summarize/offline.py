@@ -19,7 +19,10 @@ Sentences are then picked under a word budget (``target_words``, twice that for 
 sentence that does not overrun the budget by more than half, then by maximal
 marginal relevance (MMR) while a sentence brings the length closer to the target,
 never one too similar to a sentence already picked, which is what keeps several
-reports of one event from contributing the same fact twice.  Each picked sentence of an
+reports of one event from contributing the same fact twice.  With the learned scorer, one
+article's summary is then chosen by :mod:`.rerank` among candidate summaries (one to three
+of its best-scored sentences whose length suits the target, and MMR's pick), a model that
+judges the summary as a whole (``reranker`` setting).  Each picked sentence of an
 event summary cites its own report and every other report with a sentence holding most
 of its content words (per-sentence provenance).  With ``compress`` the
 picked sentences are shortened by :mod:`pipeline.summarize.compress`.
@@ -40,6 +43,7 @@ from pipeline.records import Article, Occurrence
 from pipeline.summarize.compress import compress as compress_sentence
 from pipeline.summarize.faithfulness import fold
 from pipeline.summarize.features import DANGLING, STOP, article_features
+from pipeline.summarize.rerank import SummaryReranker, candidate_sets, set_features
 from pipeline.summarize.scorer import SentenceScorer
 from pipeline.summarize.sentences import Unit, count_words, units
 
@@ -107,6 +111,15 @@ class _Pool:
     per_article: list[tuple[Article, list[Unit], list[Unit]]]  # (article, all units, candidate units)
 
 
+@dataclass
+class _Scored:
+    """One summary's candidate relevance in [0, 1]; with the learned scorer, its raw scores and features."""
+
+    relevance: np.ndarray
+    scores: np.ndarray | None = None
+    features: np.ndarray | None = None
+
+
 class OfflineSummarizer:
     """Extractive/compressive summaries of one article or of several reports of one event.
 
@@ -122,6 +135,7 @@ class OfflineSummarizer:
         encode: Callable[[list[str]], np.ndarray] | None = None,
         nlp: Language | None = None,
         *,
+        reranker: SummaryReranker | None = None,
         target_words: int = 40,
         mmr_lambda: float = 0.6,
         compress: bool = False,
@@ -135,6 +149,7 @@ class OfflineSummarizer:
         if compress and nlp is None:
             raise ValueError("compression needs a spaCy pipeline (nlp)")
         self.scorer = scorer
+        self.reranker = reranker if scorer is not None else None  # it reads the learned scores
         self.encode = encode if scorer is None else None  # the learned scorer embeds nothing
         self.nlp = nlp
         self.target_words = target_words
@@ -157,7 +172,12 @@ class OfflineSummarizer:
             "support_share": self.support_share,
         }
         if self.scorer is not None:
-            return {**common, "scorer": self.scorer.key, "scorer_sha256": self.scorer.sha256}
+            reranked = (
+                {}
+                if self.reranker is None
+                else {"reranker": self.reranker.key, "reranker_sha256": self.reranker.sha256}
+            )
+            return {**common, "scorer": self.scorer.key, "scorer_sha256": self.scorer.sha256, **reranked}
         return {
             **common,
             "scorer": CENTRALITY,
@@ -180,8 +200,10 @@ class OfflineSummarizer:
     def summarize_batch(self, groups: Sequence[tuple[Sequence[Article], Skip | None]]) -> list[list[Extract]]:
         """One summary per ``(articles, skip)`` group; the learned scorer runs once for the whole batch."""
         pools = [self._pool(articles, skip) for articles, skip in groups]
-        relevances = self._relevance(pools)
-        return [self._summarize_pool(pool, rel) for pool, rel in zip(pools, relevances, strict=True)]
+        return [
+            self._summarize_pool(pool, scored)
+            for pool, scored in zip(pools, self._relevance(pools), strict=True)
+        ]
 
     def candidates(self, articles: Sequence[Article], skip: Skip | None = None) -> list[Candidate]:
         return self._pool(articles, skip).candidates
@@ -214,24 +236,34 @@ class OfflineSummarizer:
                 )
         return _Pool(out, per_article)
 
-    def _relevance(self, pools: Sequence[_Pool]) -> list[np.ndarray]:
+    def _relevance(self, pools: Sequence[_Pool]) -> list[_Scored]:
         if self.scorer is None:
-            return [self._centrality_relevance(p.candidates, self.similarity(p.candidates)) for p in pools]
+            return [
+                _Scored(self._centrality_relevance(p.candidates, self.similarity(p.candidates)))
+                for p in pools
+            ]
         blocks = [
             article_features(a, all_units, picked) for p in pools for a, all_units, picked in p.per_article
         ]
         sizes = [len(p.candidates) for p in pools]
-        scores = self.scorer(np.vstack(blocks)) if sum(sizes) else np.zeros(0)
+        features = np.vstack(blocks) if blocks else np.zeros((0, 0))
+        scores = self.scorer(features) if sum(sizes) else np.zeros(0)
+        cuts = np.cumsum(sizes)[:-1]
         # Scaled to [0, 1] per summary, like the similarities MMR weighs them against.
-        return [_scale(s) for s in np.split(scores, np.cumsum(sizes)[:-1])]
+        return [
+            _Scored(_scale(s), s, f)
+            for s, f in zip(np.split(scores, cuts), np.split(features, cuts), strict=True)
+        ]
 
-    def _summarize_pool(self, pool: _Pool, relevance: np.ndarray) -> list[Extract]:
+    def _summarize_pool(self, pool: _Pool, scored: _Scored) -> list[Extract]:
         candidates = pool.candidates
         if not candidates:
             return []
         similarity = self.similarity(candidates)
-        budget = self.target_words * (EVENT_BUDGET_FACTOR if len(pool.per_article) > 1 else 1.0)
-        chosen = self.select(candidates, relevance, similarity, round(budget))
+        budget = round(self.target_words * (EVENT_BUDGET_FACTOR if len(pool.per_article) > 1 else 1.0))
+        chosen = self.select(candidates, scored.relevance, similarity, budget)
+        if self.reranker is not None and scored.scores is not None and len(pool.per_article) == 1:
+            chosen = self.rerank(pool, scored, similarity, chosen, budget)
         chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
         texts = [candidates[k].original for k in chosen]
         if self.compress and self.nlp is not None:
@@ -304,6 +336,27 @@ class OfflineSummarizer:
             chosen.append(best)
             used += candidates[best].words
         return chosen
+
+    def rerank(
+        self, pool: _Pool, scored: _Scored, similarity: np.ndarray, mmr_choice: list[int], budget: int
+    ) -> list[int]:
+        """The candidate summary of one article the reranker scores best (MMR's choice is one of them)."""
+        assert self.reranker is not None and scored.scores is not None and scored.features is not None
+        article, all_units, _ = pool.per_article[0]
+        words = [c.words for c in pool.candidates]
+        sets = candidate_sets(words, scored.scores, mmr_choice, budget)
+        x = set_features(
+            article,
+            all_units[0].text,
+            pool.candidates,
+            scored.features,
+            scored.scores,
+            similarity,
+            sets,
+            mmr_choice,
+            budget,
+        )
+        return list(sets[int(np.argmax(self.reranker(x)))])
 
     def _support(self, c: Candidate, pool: _Pool) -> list[Occurrence]:
         """Where other reports say what candidate ``c`` says: in each other article, the sentence

@@ -1,0 +1,310 @@
+"""The learned summary reranker: which whole candidate summary of one article carries most of its abstract.
+
+The sentence scorer (:mod:`.scorer`) rates sentences one at a time; a summary is judged as a
+whole (ROUGE-L F of the summary against the abstract): two good sentences may say the same
+thing, a good pair may run too long for the target, a short single may leave room unused.  So
+for one article the summariser enumerates candidate summaries (:func:`candidate_sets`: one to
+three of the top-scored sentences whose total length suits the target, plus what MMR picked)
+and this model scores each from :func:`set_features` (the sentence scores, length against the
+target, positions, redundancy between the sentences, coverage of the title and the lede, and
+the best two sentences' own features).  The model is gradient-boosted regression trees
+(scikit-learn's ``HistGradientBoostingRegressor``) trained by ``models/summary-reranker/train.py``
+on OrangeSum's train split, stored as JSON node arrays (never pickle) with its SHA-256 pinned in
+``models/catalogue.toml``; inference is a numpy walk down the trees.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.catalogue import get_card
+from pipeline.nlp import ModelMissingError
+from pipeline.records import Article
+from pipeline.summarize.faithfulness import fold
+from pipeline.summarize.features import FEATURES
+from pipeline.summarize.scorer import PACKAGE
+
+if TYPE_CHECKING:
+    from pipeline.summarize.offline import Candidate
+
+FORMAT = "french-news-pipeline/summary-reranker-trees-v1"
+TASK = "rerank-summaries"
+NO_RERANKER = "none"  # the `summarize.reranker` setting that keeps MMR's choice
+TOP_K = 6  # candidate summaries are made of the article's best-scored sentences
+MAX_SENTENCES = 3
+# A candidate summary's length must suit the target: at most half again as long (the first-pick
+# rule), at least half as long (so the target still controls the length).
+MIN_LENGTH, MAX_LENGTH = 0.5, 1.5
+
+SET_FEATURES = (
+    "sentences",
+    "words_ratio",
+    "words_excess",
+    "words_gap",
+    "over_target",
+    "score_max",
+    "score_min",
+    "score_sum",
+    "score_mean",
+    "z_max",
+    "z_min",
+    "z_sum",
+    "rank_min",
+    "rank_max",
+    "rank_sum",
+    "gap_to_best",
+    "index_min",
+    "index_max",
+    "log_index_min",
+    "has_first_unit",
+    "has_first_candidate",
+    "adjacent",
+    "index_gap",
+    "redundancy_tfidf",
+    "redundancy_words",
+    "title_recall",
+    "lede_recall",
+    "log_content_words",
+    "log_entities",
+    "title_entities",
+    "doc_similarity_max",
+    "doc_similarity_mean",
+    "lead_similarity_max",
+    "mmr_choice",
+    "log_candidates",
+    "log_units",
+    "best_words_ratio",
+    "second_words_ratio",
+    *(f"best:{f}" for f in FEATURES),
+    *(f"second:{f}" for f in FEATURES),
+)
+_DOC = FEATURES.index("doc_similarity")
+_LEAD = FEATURES.index("lead_similarity")
+_UNITS = FEATURES.index("log_units")
+
+
+def candidate_sets(
+    words: Sequence[int], scores: np.ndarray, mmr_choice: Sequence[int], target: int
+) -> list[tuple[int, ...]]:
+    """Candidate summaries (candidate indices in text order): subsets of the ``TOP_K`` best-scored
+    sentences of one to ``MAX_SENTENCES`` sentences whose length suits ``target``, and MMR's choice."""
+    top = sorted(np.argsort(-scores, kind="stable")[:TOP_K].tolist())
+    sets = {tuple(sorted(mmr_choice))}
+    for m in range(1, MAX_SENTENCES + 1):
+        for subset in itertools.combinations(top, m):
+            total = sum(words[k] for k in subset)
+            if MIN_LENGTH * target <= total <= MAX_LENGTH * target:
+                sets.add(subset)
+    return sorted(sets)
+
+
+def set_features(
+    article: Article,
+    lede: str,
+    candidates: Sequence[Candidate],
+    sentence_features: np.ndarray,
+    scores: np.ndarray,
+    similarity: np.ndarray,
+    sets: Sequence[tuple[int, ...]],
+    mmr_choice: Sequence[int],
+    target: int,
+) -> np.ndarray:
+    """A ``(len(sets), len(SET_FEATURES))`` matrix for the candidate summaries of one article.
+
+    ``scores`` are the sentence scorer's raw scores, ``similarity`` the TF-IDF similarity
+    between candidates (the one MMR uses), ``lede`` the article's first unit.
+    """
+    from pipeline.summarize.offline import _content_words
+
+    n = len(candidates)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(n, dtype=float)
+    rank[order] = np.arange(n)
+    z = (scores - scores.mean()) / (scores.std() + 1e-9)
+    title = article.title or ""
+    title_words = frozenset(_content_words(title))
+    lede_words = frozenset(_content_words(lede))
+    folded_title = fold(title)
+    title_entities = {fold(e.text) for e in article.entities if fold(e.text) in folded_title}
+    words = np.array([c.words for c in candidates], dtype=float)
+    index = np.array([c.sentence for c in candidates], dtype=float)
+    mmr = tuple(sorted(mmr_choice))
+    width = sentence_features.shape[1]
+    rows = []
+    for subset in sets:
+        s = list(subset)
+        total = float(words[s].sum())
+        pairs = list(itertools.combinations(s, 2))
+        union = frozenset().union(*(candidates[k].content for k in s))
+        entities = frozenset().union(*(candidates[k].entities for k in s))
+        by_score = sorted(s, key=lambda k: -scores[k])
+        best, second = by_score[0], (by_score[1] if len(s) > 1 else None)
+        rows.append(
+            [
+                len(s),
+                total / target,
+                (total - target) / target,
+                abs(total - target) / target,
+                float(total > target),
+                scores[s].max(),
+                scores[s].min(),
+                scores[s].sum(),
+                scores[s].mean(),
+                z[s].max(),
+                z[s].min(),
+                z[s].sum(),
+                rank[s].min(),
+                rank[s].max(),
+                rank[s].sum(),
+                scores.max() - scores[s].max(),
+                index[s].min(),
+                index[s].max(),
+                math.log1p(index[s].min()),
+                float(index[s].min() == 0),
+                float(min(s) == 0),
+                float(bool(np.any(np.diff(index[s]) == 1))),
+                float(np.diff(index[s]).max()) if len(s) > 1 else 0.0,
+                max((similarity[i, j] for i, j in pairs), default=0.0),
+                max((_jaccard(candidates[i].content, candidates[j].content) for i, j in pairs), default=0.0),
+                len(union & title_words) / max(1, len(title_words)),
+                len(union & lede_words) / max(1, len(lede_words)),
+                math.log1p(len(union)),
+                math.log1p(len(entities)),
+                len(entities & title_entities) / max(1, len(title_entities)),
+                sentence_features[s, _DOC].max(),
+                sentence_features[s, _DOC].mean(),
+                sentence_features[s, _LEAD].max(),
+                float(subset == mmr),
+                math.log1p(n),
+                sentence_features[0, _UNITS],
+                words[best] / target,
+                words[second] / target if second is not None else 0.0,
+                *sentence_features[best],
+                *(sentence_features[second] if second is not None else np.zeros(width)),
+            ]
+        )
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(SET_FEATURES))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+@dataclass(frozen=True)
+class SummaryReranker:
+    """A sum of regression trees plus a baseline (scikit-learn's HistGradientBoostingRegressor).
+
+    Each tree is flat arrays over its nodes: a row goes left when ``x[feature] <= threshold``;
+    a leaf has ``feature == -1`` and adds its ``value``.  The trees are stacked into padded
+    arrays so a batch of rows walks every tree at once, one level per step.
+    """
+
+    key: str
+    sha256: str
+    baseline: float
+    feature: np.ndarray  # (trees, nodes) int; -1 at leaves
+    threshold: np.ndarray  # (trees, nodes)
+    left: np.ndarray  # (trees, nodes) int
+    right: np.ndarray  # (trees, nodes) int
+    value: np.ndarray  # (trees, nodes)
+    depth: int
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        n_trees = self.feature.shape[0]
+        tree = np.arange(n_trees)[None, :]
+        node = np.zeros((features.shape[0], n_trees), dtype=np.int64)
+        rows = np.arange(features.shape[0])[:, None]
+        for _ in range(self.depth):
+            feature = self.feature[tree, node]
+            goes_left = features[rows, np.maximum(feature, 0)] <= self.threshold[tree, node]
+            step = np.where(goes_left, self.left[tree, node], self.right[tree, node])
+            node = np.where(feature >= 0, step, node)
+        return self.baseline + self.value[tree, node].sum(axis=1)
+
+    @classmethod
+    def from_dict(cls, data: dict, key: str = "", sha256: str = "") -> SummaryReranker:
+        if data.get("format") != FORMAT:
+            raise ValueError(
+                f"not a summary-reranker file (format {data.get('format')!r}, expected {FORMAT})"
+            )
+        if tuple(data["features"]) != SET_FEATURES:
+            raise ValueError(
+                "the reranker was trained on other features than pipeline/summarize/rerank.py computes: "
+                "retrain it with models/summary-reranker/train.py"
+            )
+        trees = data["trees"]
+        if not trees:
+            raise ValueError("a reranker without trees")
+        width = max(len(t["feature"]) for t in trees)
+        for k, t in enumerate(trees):
+            if {len(t[name]) for name in ("feature", "threshold", "left", "right", "value")} != {
+                len(t["feature"])
+            }:
+                raise ValueError(f"tree {k}: arrays of different lengths")
+
+        def stack(name: str, dtype: type, fill: float) -> np.ndarray:
+            out: np.ndarray = np.full((len(trees), width), fill, dtype=dtype)
+            for k, t in enumerate(trees):
+                out[k, : len(t[name])] = t[name]
+            return out
+
+        return cls(
+            key=key,
+            sha256=sha256,
+            baseline=float(data["baseline"]),
+            feature=stack("feature", np.int64, -1),
+            threshold=stack("threshold", np.float64, 0.0),
+            left=stack("left", np.int64, 0),
+            right=stack("right", np.int64, 0),
+            value=stack("value", np.float64, 0.0),
+            depth=int(data["depth"]),
+        )
+
+
+def reranker_path(name: str) -> Path:
+    """The weights file of catalogue entry ``name`` (``path`` is relative to the ``pipeline`` package)."""
+    card = get_card(name, task=TASK)
+    relative = card.extra.get("path")
+    if not relative:
+        raise ModelMissingError(f"catalogue entry {name!r} names no weights file (`path`)")
+    return PACKAGE / relative
+
+
+@functools.cache
+def load_reranker(name: str) -> SummaryReranker:
+    """The reranker of catalogue entry ``name``, after checking the file's SHA-256 against the catalogue."""
+    card = get_card(name, task=TASK)
+    path = reranker_path(name)
+    if not path.is_file():
+        raise ModelMissingError(f"summary reranker weights {path} are missing (catalogue entry {name!r})")
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    expected = (card.revision or "").removeprefix("sha256:")
+    if digest != expected:
+        raise ValueError(
+            f"summary reranker weights {path} have SHA-256 {digest}, but models/catalogue.toml pins "
+            f"{expected or 'nothing'} for {name!r}: refusing weights the catalogue does not describe"
+        )
+    return SummaryReranker.from_dict(json.loads(raw), key=name, sha256=digest)
+
+
+__all__ = [
+    "NO_RERANKER",
+    "SET_FEATURES",
+    "SummaryReranker",
+    "candidate_sets",
+    "load_reranker",
+    "set_features",
+]

@@ -1,0 +1,108 @@
+"""The summary reranker: its tree walk, its weights checks, what it may choose (real OrangeSum articles)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.summarize.offline import MAX_FIRST_OVERRUN, OfflineSummarizer
+from pipeline.summarize.rerank import (
+    MAX_LENGTH,
+    MAX_SENTENCES,
+    MIN_LENGTH,
+    SET_FEATURES,
+    SummaryReranker,
+    candidate_sets,
+    load_reranker,
+    reranker_path,
+)
+from pipeline.summarize.scorer import load_scorer
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ORANGESUM_DIR", REPO.parent / "shared" / "datasets" / "orangesum"))
+ENTRY = "summary-reranker-orangesum"
+
+
+def _training_module():
+    path = REPO / "models" / "summary-reranker" / "train.py"
+    spec = importlib.util.spec_from_file_location("reranker_train", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tree_walk_matches_scikit_learn():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, len(SET_FEATURES)))
+    y = np.sin(x[:, 0]) + x[:, 1] * (x[:, 2] > 0) + 0.1 * rng.normal(size=600)
+    model = HistGradientBoostingRegressor(max_iter=40, max_leaf_nodes=15, random_state=0).fit(x, y)
+    data = json.loads(json.dumps(_training_module().export(model, {})))  # through JSON, as shipped
+    walked = SummaryReranker.from_dict(data)(x)
+    assert np.allclose(walked, model.predict(x), atol=1e-9)
+
+
+def test_shipped_reranker_matches_the_catalogue_hash():
+    reranker = load_reranker(ENTRY)
+    assert reranker.sha256 == hashlib.sha256(reranker_path(ENTRY).read_bytes()).hexdigest()
+
+
+def test_reranker_refuses_weights_for_other_features():
+    data = json.loads(reranker_path(ENTRY).read_text(encoding="utf-8"))
+    data["features"] = data["features"][::-1]
+    with pytest.raises(ValueError, match="other features"):
+        SummaryReranker.from_dict(data)
+
+
+def test_reranker_refuses_weights_the_catalogue_does_not_pin(tmp_path, monkeypatch):
+    import pipeline.summarize.rerank as rerank_module
+
+    tampered = tmp_path / "weights.json"
+    data = json.loads(reranker_path(ENTRY).read_text(encoding="utf-8"))
+    data["baseline"] += 1.0
+    tampered.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(rerank_module, "reranker_path", lambda name: tampered)
+    with pytest.raises(ValueError, match="SHA-256"):
+        rerank_module.load_reranker.__wrapped__(ENTRY)
+
+
+def test_candidate_sets_suit_the_target_and_keep_mmrs_choice():
+    words = [40, 12, 20, 9, 30, 25, 18, 7]
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    sets = candidate_sets(words, scores, [7, 6], 33)
+    assert (6, 7) in sets  # MMR's choice, in text order, even outside the top sentences
+    for s in sets:
+        if s == (6, 7):
+            continue
+        assert list(s) == sorted(s) and 1 <= len(s) <= MAX_SENTENCES
+        assert max(s) < 6  # only the best-scored sentences
+        assert MIN_LENGTH * 33 <= sum(words[k] for k in s) <= MAX_LENGTH * 33
+
+
+@pytest.mark.skipif(not (DATA / "articles.jsonl.gz").is_file(), reason=f"no OrangeSum at {DATA}")
+def test_reranked_summaries_are_candidate_sets_that_fit(settings):
+    from eval.orangesum import ingest_examples, read_split
+    from pipeline.summarize.sentences import count_words
+
+    articles = [a for a in ingest_examples(read_split(DATA, "valid", 40), settings) if a is not None]
+    scorer, reranker = load_scorer("sentence-scorer-orangesum"), load_reranker(ENTRY)
+    plain = OfflineSummarizer(scorer, target_words=33).summarize_batch([([a], None) for a in articles])
+    reranked = OfflineSummarizer(scorer, reranker=reranker, target_words=33).summarize_batch(
+        [([a], None) for a in articles]
+    )
+    changed = 0
+    for before, after in zip(plain, reranked, strict=True):
+        words = sum(count_words(e.text) for e in after)
+        assert 1 <= len(after) <= max(MAX_SENTENCES, len(before))
+        assert words <= MAX_LENGTH * 33 or [e.text for e in after] == [e.text for e in before]
+        assert count_words(after[0].text) <= MAX_FIRST_OVERRUN * 33 or len(after) == 1
+        changed += [e.text for e in after] != [e.text for e in before]
+    assert changed > 0  # the reranker is not MMR under another name
