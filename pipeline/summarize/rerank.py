@@ -16,9 +16,7 @@ on OrangeSum's train split, stored as JSON node arrays (never pickle) with its S
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,12 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.catalogue import get_card
-from pipeline.nlp import ModelMissingError
 from pipeline.records import Article
 from pipeline.summarize.faithfulness import fold
 from pipeline.summarize.features import FEATURES
-from pipeline.summarize.scorer import PACKAGE
+from pipeline.summarize.scorer import read_pinned, weights_file
 
 if TYPE_CHECKING:
     from pipeline.summarize.offline import Candidate
@@ -275,29 +271,14 @@ class SummaryReranker:
 
 def reranker_path(name: str) -> Path:
     """The weights file of catalogue entry ``name`` (``path`` is relative to the ``pipeline`` package)."""
-    card = get_card(name, task=TASK)
-    relative = card.extra.get("path")
-    if not relative:
-        raise ModelMissingError(f"catalogue entry {name!r} names no weights file (`path`)")
-    return PACKAGE / relative
+    return weights_file(name, TASK)
 
 
 @functools.cache
 def load_reranker(name: str) -> SummaryReranker:
     """The reranker of catalogue entry ``name``, after checking the file's SHA-256 against the catalogue."""
-    card = get_card(name, task=TASK)
-    path = reranker_path(name)
-    if not path.is_file():
-        raise ModelMissingError(f"summary reranker weights {path} are missing (catalogue entry {name!r})")
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    expected = (card.revision or "").removeprefix("sha256:")
-    if digest != expected:
-        raise ValueError(
-            f"summary reranker weights {path} have SHA-256 {digest}, but models/catalogue.toml pins "
-            f"{expected or 'nothing'} for {name!r}: refusing weights the catalogue does not describe"
-        )
-    return SummaryReranker.from_dict(json.loads(raw), key=name, sha256=digest)
+    data, digest = read_pinned(name, TASK, reranker_path(name), "summary reranker")
+    return SummaryReranker.from_dict(data, key=name, sha256=digest)
 
 
 __all__ = [

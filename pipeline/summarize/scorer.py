@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from pipeline.summarize.features import FEATURES
 
 FORMAT = "french-news-pipeline/sentence-scorer-v1"
 PACKAGE = Path(__file__).resolve().parents[1]  # pipeline/
+SCORER_TASK = "score-sentences"  # its task in models/catalogue.toml
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda x: np.maximum(x, 0.0),
     "tanh": np.tanh,
@@ -79,33 +81,44 @@ class SentenceScorer:
         )
 
 
-def weights_path(name: str) -> Path:
+def weights_file(name: str, task: str) -> Path:
     """The weights file of catalogue entry ``name``.
 
     Its ``path`` is relative to the ``pipeline`` package: the weights live in
     ``pipeline/summarize/weights/``, so they ship in the wheel and are part of the
     summarise stage's code version (new weights rerun the stage and miss the cache).
     """
-    card = get_card(name, task="score-sentences")
+    card = get_card(name, task=task)
     relative = card.extra.get("path")
     if not relative:
         raise ModelMissingError(f"catalogue entry {name!r} names no weights file (`path`)")
     return PACKAGE / relative
 
 
-@functools.cache
-def load_scorer(name: str) -> SentenceScorer:
-    """The scorer of catalogue entry ``name``, after checking the file's SHA-256 against the catalogue."""
-    card = get_card(name, task="score-sentences")
-    path = weights_path(name)
+def read_pinned(name: str, task: str, path: Path, what: str) -> tuple[dict[str, Any], str]:
+    """The JSON weights at ``path`` (catalogue entry ``name``) and their SHA-256, refused unless it
+    is the ``revision`` the catalogue pins: the one check for every learned model shipped as JSON."""
+    card = get_card(name, task=task)
     if not path.is_file():
-        raise ModelMissingError(f"sentence scorer weights {path} are missing (catalogue entry {name!r})")
+        raise ModelMissingError(f"{what} weights {path} are missing (catalogue entry {name!r})")
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     expected = (card.revision or "").removeprefix("sha256:")
     if digest != expected:
         raise ValueError(
-            f"sentence scorer weights {path} have SHA-256 {digest}, but models/catalogue.toml pins "
+            f"{what} weights {path} have SHA-256 {digest}, but models/catalogue.toml pins "
             f"{expected or 'nothing'} for {name!r}: refusing weights the catalogue does not describe"
         )
-    return SentenceScorer.from_dict(json.loads(raw), key=name, sha256=digest)
+    return json.loads(raw), digest
+
+
+def weights_path(name: str) -> Path:
+    """The sentence scorer's weights file of catalogue entry ``name``."""
+    return weights_file(name, SCORER_TASK)
+
+
+@functools.cache
+def load_scorer(name: str) -> SentenceScorer:
+    """The scorer of catalogue entry ``name``, after checking the file's SHA-256 against the catalogue."""
+    data, digest = read_pinned(name, SCORER_TASK, weights_path(name), "sentence scorer")
+    return SentenceScorer.from_dict(data, key=name, sha256=digest)
