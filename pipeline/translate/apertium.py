@@ -37,6 +37,8 @@ mode is started once per call and all the sentences stream through it:
   the words a step marks go through other Apertium pairs (French→Catalan→Spanish
   into the Spanish text, Spanish→Catalan→English into the English), each word
   once, streamed alongside the step; a route's processes start at its first word.
+  Where ``make setup`` compiled a route into a table (:mod:`pipeline.translate.routetable`),
+  the table answers instead and the route's processes never start.
 * **English clean-up** (:mod:`pipeline.translate.english`): capitals, tense,
   a/an, quotes, possessives, a few systematic word choices.  ``raw=True`` turns
   the route and the clean-up off: the bare pivot, the baseline to beat.

@@ -23,7 +23,8 @@ Only lowercase words of three letters or more are looked up: a capitalised
 unknown word is nearly always a name, which must stay as it is.  A route's
 modes are started once per translation call (one process pipeline, not one per
 word) and every word streams through it as its own null-flushed block;
-answers are remembered for the life of the :class:`Router`.  A route whose modes are not installed is simply
+answers are remembered for the life of the :class:`Router`, or come from the
+route's table compiled at set-up (:mod:`pipeline.translate.routetable`).  A route whose modes are not installed is simply
 not used (the translator records which routes ran in its parameters).
 """
 
