@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("output", help="output directory for the CTranslate2 model")
     conv.add_argument("--quantization", default="int8", help="int8 (default), int8_float32, float16, …")
     conv.add_argument("--force", action="store_true", help="overwrite the output directory")
+    tables = models.add_parser(
+        "route-tables",
+        help="compile the offline translator's unknown-word routes into lookup tables (needs lt-paradigm)",
+    )
+    tables.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="where to write them (default $PIPELINE_ROUTE_TABLES "
+        "or ~/.cache/french-news-pipeline/apertium-routes)",
+    )
+    tables.add_argument("--force", action="store_true", help="rebuild the tables that exist")
 
     p = sub.add_parser(
         "export", parents=[common], help="write the run's tables as Parquet (one <table>.parquet each)"
@@ -134,7 +145,7 @@ def _backend_flags(p: argparse.ArgumentParser, only: str | None = None) -> None:
 
 def load_settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
-    for item in args.set:
+    for item in getattr(args, "set", []):  # commands without settings flags (models convert) have none
         key, sep, value = item.partition("=")
         if not sep:
             raise SettingsError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
@@ -149,7 +160,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
         overrides["engine.address"] = args.address
     if getattr(args, "references", None):
         overrides["score.references"] = str(Path(args.references).resolve())
-    return Settings.load(args.config, overrides)
+    return Settings.load(getattr(args, "config", None), overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -282,6 +293,16 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
         try:
             print(download(card))
         except DownloadError as exc:
+            _error("error", exc)
+            return EXIT_FAILED
+        return EXIT_OK
+    if args.models_command == "route-tables":
+        from pipeline.translate.routetable import RouteTableError, build_all
+
+        try:
+            for line in build_all(Path(args.dir) if args.dir else None, force=args.force):
+                print(line)
+        except RouteTableError as exc:
             _error("error", exc)
             return EXIT_FAILED
         return EXIT_OK

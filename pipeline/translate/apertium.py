@@ -37,6 +37,8 @@ mode is started once per call and all the sentences stream through it:
   the words a step marks go through other Apertium pairs (French→Catalan→Spanish
   into the Spanish text, Spanish→Catalan→English into the English), each word
   once, streamed alongside the step; a route's processes start at its first word.
+  Where ``make setup`` compiled a route into a table (:mod:`pipeline.translate.routetable`),
+  the table answers instead and the route's processes never start.
 * **English clean-up** (:mod:`pipeline.translate.english`): capitals, tense,
   a/an, quotes, possessives, a few systematic word choices.  ``raw=True`` turns
   the route and the clean-up off: the bare pivot, the baseline to beat.
@@ -67,6 +69,7 @@ from pipeline.translate.base import Rendered, TranslationError
 from pipeline.translate.english import clean_english
 from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
 from pipeline.translate.lexicon import LEAVE_OUT, PIVOT_GAPS, ROUTES, Router
+from pipeline.translate.routetable import RouteTable
 from pipeline.translate.segment import normalise_space
 from pipeline.translate.streams import ModeLauncher, Stream
 
@@ -96,6 +99,11 @@ _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
 _CELA = re.compile(r"\b([Cc])ela\b")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "\0": " "})  # NUL ends a block
+
+
+def installed_packages() -> str | None:
+    """The Debian versions of the pivot's and the routes' packages: what the answers depend on."""
+    return debian_versions(DEBIAN_PACKAGES + LEXICON_PACKAGES)
 
 
 class ApertiumMissingError(ModelMissingError):
@@ -136,6 +144,7 @@ class ApertiumTranslator:
         pairs: tuple[str, ...] = PIVOT,
         workers: int = 0,
         raw: bool = False,
+        tables: bool = True,
     ):
         self.timeout_s = timeout_s
         self.workers = workers if workers > 0 else max(1, _cores() // 2)
@@ -153,13 +162,17 @@ class ApertiumTranslator:
             raise ApertiumMissingError(missing_message(f"direction(s) {', '.join(absent)} not installed"))
         # The second route for unknown words runs where its pairs are installed (Debian
         # apertium-fra-cat, -spa-cat, -eng-cat); without them the pivot runs alone.
+        # A route compiled at set-up (:mod:`pipeline.translate.routetable`) answers from its table.
         self.routes: dict[str, Router] = {}
         if not raw and pairs == PIVOT:
             for name, modes in ROUTES.items():
                 if all(mode in listed for mode in modes):
                     self.routes[name] = Router(modes, LEAVE_OUT.get(name, ()))
         self.model = "apertium " + " + ".join(pairs)
-        self.revision = debian_versions(DEBIAN_PACKAGES + (LEXICON_PACKAGES if self.routes else ()))
+        self.revision = installed_packages() if self.routes else debian_versions(DEBIAN_PACKAGES)
+        if tables:
+            for name, router in self.routes.items():
+                router.table = RouteTable.find(name, self.revision)
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"pivot": list(self.pairs), "separator": "null-flush"}
@@ -167,6 +180,9 @@ class ApertiumTranslator:
             params["raw"] = True
         else:
             params["routes"] = {name: list(router.modes) for name, router in sorted(self.routes.items())}
+            tables = {name: router.table.fingerprint for name, router in self.routes.items() if router.table}
+            if tables:
+                params["route_tables"] = dict(sorted(tables.items()))
         return params
 
     def translate(self, sentences: Sequence[str]) -> list[Rendered]:
@@ -206,7 +222,7 @@ class ApertiumTranslator:
                 router, known = self._gaps(number)
                 if router is not None or known:
                     route = None
-                    if router is not None:
+                    if router is not None and router.live:
                         route = watch.add(
                             Stream(
                                 self.launcher.argvs(router.modes, router.leave_out),

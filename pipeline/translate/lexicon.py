@@ -23,7 +23,8 @@ Only lowercase words of three letters or more are looked up: a capitalised
 unknown word is nearly always a name, which must stay as it is.  A route's
 modes are started once per translation call (one process pipeline, not one per
 word) and every word streams through it as its own null-flushed block;
-answers are remembered for the life of the :class:`Router`.  A route whose modes are not installed is simply
+answers are remembered for the life of the :class:`Router`, or come from the
+route's table compiled at set-up (:mod:`pipeline.translate.routetable`).  A route whose modes are not installed is simply
 not used (the translator records which routes ran in its parameters).
 """
 
@@ -32,6 +33,10 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.translate.routetable import RouteTable
 
 # name -> chain of modes (one process pipeline, started once per call)
 ROUTES = {
@@ -77,23 +82,40 @@ class Router:
     (True, False, False)
     """
 
-    def __init__(self, modes: tuple[str, ...], leave_out: tuple[str, ...] = ()):
+    def __init__(
+        self, modes: tuple[str, ...], leave_out: tuple[str, ...] = (), table: RouteTable | None = None
+    ):
         self.modes = modes
         self.leave_out = leave_out
+        self.table = table
         self._known: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
+    @property
+    def live(self) -> bool:
+        """Whether the route's processes answer (no compiled table: :mod:`pipeline.translate.routetable`)."""
+        return self.table is None
+
     def unanswered(self, words: Iterable[str], asked: Iterable[str] = ()) -> list[str]:
-        """Those of ``words`` worth a lookup that the route has not answered and that are not in ``asked``."""
+        """Those of ``words`` worth a lookup that the route has not answered and that are not in ``asked``.
+
+        With a table, the table answers them at once (a word it lacks, the route does not know).
+        """
         skip = set(asked)
         with self._lock:
             known = self._known
-            return [w for w in dict.fromkeys(words) if wants_lookup(w) and w not in known and w not in skip]
+            todo = [w for w in dict.fromkeys(words) if wants_lookup(w) and w not in known and w not in skip]
+            if self.table is not None and todo:
+                found = self.table.lookup(todo)
+                for word in todo:
+                    known[word] = found.get(word)
+                return []
+            return todo
 
     def record(self, word: str, answer: str) -> None:
         """The route's output for ``word`` (kept only if every step knew the word)."""
         with self._lock:
-            self._known[word] = _usable(answer)
+            self._known[word] = answer_of(answer)
 
     def failed(self, word: str) -> bool:
         """Whether the route was asked ``word`` and had no usable answer."""
@@ -106,8 +128,12 @@ class Router:
             return {w: t for w in words if (t := self._known.get(w))}
 
 
-def _usable(answer: str) -> str | None:
-    """The route's answer if every step knew the word (no mark left), else None."""
+def answer_of(answer: str) -> str | None:
+    """The route's answer if every step knew the word (no mark left), else None.
+
+    >>> answer_of("gasoducto."), answer_of("*zorglub.")
+    ('gasoducto', None)
+    """
     answer = " ".join(answer.split()).rstrip(".")
     if not answer or _MARKED.search(answer):
         return None
