@@ -126,4 +126,11 @@ def test_overlap_features_agree_with_rouge_score():
         ngrams = _score_ngrams(_create_ngrams(title, n), _create_ngrams(summary, n))
         assert _ngram_pf(title, summary, n) == pytest.approx((ngrams.precision, ngrams.fmeasure))
     assert _lcs_prf([], summary) == (0.0, 0.0, 0.0) and _ngram_pf(title, [], 2) == (0.0, 0.0)
+    # The bit-parallel LCS against rouge-score's table on many short sequences with repeats.
+    rng = np.random.default_rng(12)
+    for _ in range(500):
+        a = [str(t) for t in rng.integers(0, 5, rng.integers(1, 25))]
+        b = [str(t) for t in rng.integers(0, 5, rng.integers(1, 25))]
+        lcs = _score_lcs(a, b)
+        assert _lcs_prf(a, b) == pytest.approx((lcs.precision, lcs.recall, lcs.fmeasure))
     assert "etat" in _tokens("l'État")  # folded: accents and case do not split or miss a word

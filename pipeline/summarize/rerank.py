@@ -6,8 +6,9 @@ thing, a good pair may run too long for the target, a short single may leave roo
 for one article the summariser enumerates candidate summaries (:func:`candidate_sets`: one to
 three of the top-scored sentences whose total length suits the target, plus what MMR picked)
 and this model scores each from :func:`set_features` (the sentence scores, length against the
-target, positions, redundancy between the sentences, coverage of the title and the lede, and
-the best two sentences' own features).  The model is gradient-boosted regression trees
+target, positions, redundancy between the sentences, coverage of the title and the lede, their
+word-order and n-gram overlap with the title, the lede and the lead, and the best two sentences'
+own features).  The model is gradient-boosted regression trees
 (scikit-learn's ``HistGradientBoostingRegressor``) trained by ``models/summary-reranker/train.py``
 on OrangeSum's train split, stored as JSON node arrays (never pickle) with its SHA-256 pinned in
 ``models/catalogue.toml``; inference is a numpy walk down the trees.
