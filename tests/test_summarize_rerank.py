@@ -106,3 +106,31 @@ def test_reranked_summaries_are_candidate_sets_that_fit(settings):
         assert count_words(after[0].text) <= MAX_FIRST_OVERRUN * 33 or len(after) == 1
         changed += [e.text for e in after] != [e.text for e in before]
     assert changed > 0  # the reranker is not MMR under another name
+
+
+def test_overlap_features_agree_with_rouge_score():
+    # The title/lede overlap features are ROUGE-L and ROUGE-N on folded word tokens: check them
+    # against rouge-score's own LCS and n-gram counting on the same tokens.
+    from rouge_score.rouge_scorer import _create_ngrams, _score_lcs, _score_ngrams
+
+    from pipeline.summarize.rerank import _lcs_prf, _ngram_pf, _tokens
+
+    title = _tokens("Réforme des retraites : le gouvernement maintient le report de l'âge légal")
+    summary = _tokens(
+        "Le gouvernement a confirmé mardi le report de l'âge légal de départ à la retraite, "
+        "malgré la mobilisation des syndicats contre la réforme des retraites."
+    )
+    lcs = _score_lcs(title, summary)
+    assert _lcs_prf(title, summary) == pytest.approx((lcs.precision, lcs.recall, lcs.fmeasure))
+    for n in (1, 2):
+        ngrams = _score_ngrams(_create_ngrams(title, n), _create_ngrams(summary, n))
+        assert _ngram_pf(title, summary, n) == pytest.approx((ngrams.precision, ngrams.fmeasure))
+    assert _lcs_prf([], summary) == (0.0, 0.0, 0.0) and _ngram_pf(title, [], 2) == (0.0, 0.0)
+    # The bit-parallel LCS against rouge-score's table on many short sequences with repeats.
+    rng = np.random.default_rng(12)
+    for _ in range(500):
+        a = [str(t) for t in rng.integers(0, 5, rng.integers(1, 25))]
+        b = [str(t) for t in rng.integers(0, 5, rng.integers(1, 25))]
+        lcs = _score_lcs(a, b)
+        assert _lcs_prf(a, b) == pytest.approx((lcs.precision, lcs.recall, lcs.fmeasure))
+    assert "etat" in _tokens("l'État")  # folded: accents and case do not split or miss a word

@@ -6,8 +6,9 @@ thing, a good pair may run too long for the target, a short single may leave roo
 for one article the summariser enumerates candidate summaries (:func:`candidate_sets`: one to
 three of the top-scored sentences whose total length suits the target, plus what MMR picked)
 and this model scores each from :func:`set_features` (the sentence scores, length against the
-target, positions, redundancy between the sentences, coverage of the title and the lede, and
-the best two sentences' own features).  The model is gradient-boosted regression trees
+target, positions, redundancy between the sentences, coverage of the title and the lede, their
+word-order and n-gram overlap with the title, the lede and the lead, and the best two sentences'
+own features).  The model is gradient-boosted regression trees
 (scikit-learn's ``HistGradientBoostingRegressor``) trained by ``models/summary-reranker/train.py``
 on OrangeSum's train split, stored as JSON node arrays (never pickle) with its SHA-256 pinned in
 ``models/catalogue.toml``; inference is a numpy walk down the trees.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,7 @@ import numpy as np
 
 from pipeline.records import Article
 from pipeline.summarize.faithfulness import fold
-from pipeline.summarize.features import FEATURES
+from pipeline.summarize.features import FEATURES, STOP
 from pipeline.summarize.scorer import read_pinned, weights_file
 
 if TYPE_CHECKING:
@@ -81,12 +84,30 @@ SET_FEATURES = (
     "log_units",
     "best_words_ratio",
     "second_words_ratio",
+    # Word-order overlap (ROUGE-L-like, folded word tokens) with the title, the lede and the first
+    # two sentences, and n-gram overlap with title + lede: abstracts often rephrase them.
+    "title_lcs_f",
+    "title_lcs_recall",
+    "title_lcs_precision",
+    "lede_lcs_f",
+    "lede_lcs_recall",
+    "lead2_lcs_f",
+    "title_lede_unigram_precision",
+    "title_lede_unigram_f",
+    "title_lede_bigram_f",
+    # What the article is about: its ten most frequent content words covered, how frequent in the
+    # article the summary's content words are, and how much of the summary is content words.
+    "top_words_coverage",
+    "content_frequency",
+    "content_share",
+    "content_distinct",
     *(f"best:{f}" for f in FEATURES),
     *(f"second:{f}" for f in FEATURES),
 )
 _DOC = FEATURES.index("doc_similarity")
 _LEAD = FEATURES.index("lead_similarity")
 _UNITS = FEATURES.index("log_units")
+_TOP_WORDS = 10
 
 
 def candidate_sets(
@@ -136,9 +157,19 @@ def set_features(
     index = np.array([c.sentence for c in candidates], dtype=float)
     mmr = tuple(sorted(mmr_choice))
     width = sentence_features.shape[1]
+    tokens = [_tokens(c.original) for c in candidates]
+    title_tokens, lede_tokens = _tokens(title), _tokens(lede)
+    lead2_tokens = _tokens(" ".join(article.sentence_texts()[:2]))
+    title_lede = title_tokens + lede_tokens
+    frequency = Counter(t for text in article.sentence_texts() for t in _tokens(text) if _is_content(t))
+    top_words = {w for w, _ in frequency.most_common(_TOP_WORDS)}
     rows = []
     for subset in sets:
         s = list(subset)
+        summary = [t for k in s for t in tokens[k]]
+        content = [t for t in summary if _is_content(t)]
+        title_lcs = _lcs_prf(title_tokens, summary)
+        lede_lcs = _lcs_prf(lede_tokens, summary)
         total = float(words[s].sum())
         pairs = list(itertools.combinations(s, 2))
         union = frozenset().union(*(candidates[k].content for k in s))
@@ -185,6 +216,18 @@ def set_features(
                 sentence_features[0, _UNITS],
                 words[best] / target,
                 words[second] / target if second is not None else 0.0,
+                title_lcs[2],
+                title_lcs[1],
+                title_lcs[0],
+                lede_lcs[2],
+                lede_lcs[1],
+                _lcs_prf(lead2_tokens, summary)[2],
+                *_ngram_pf(title_lede, summary, 1),
+                _ngram_pf(title_lede, summary, 2)[1],
+                len(top_words.intersection(summary)) / max(1, len(top_words)),
+                float(np.mean([frequency[t] for t in content])) if content else 0.0,
+                len(content) / max(1, len(summary)),
+                len(set(content)) / max(1, len(content)),
                 *sentence_features[best],
                 *(sentence_features[second] if second is not None else np.zeros(width)),
             ]
@@ -194,6 +237,45 @@ def set_features(
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(1, len(a | b))
+
+
+def _tokens(text: str) -> list[str]:
+    """Folded word tokens (lower-case, no accents), as the overlap features compare them."""
+    return re.findall(r"\w+", fold(text))
+
+
+def _is_content(token: str) -> bool:
+    return len(token) > 2 and token not in STOP and not token.isdigit()
+
+
+def _lcs_prf(reference: list[str], summary: list[str]) -> tuple[float, float, float]:
+    """Precision, recall and F of the longest common subsequence of ``summary`` with ``reference``."""
+    if not reference or not summary:
+        return 0.0, 0.0, 0.0
+    # Bit-parallel LCS length (Hyyrö 2004): one big-integer step per reference token instead of a
+    # table, 40 times faster in Python; bit j of ``positions[t]`` says summary[j] == t.
+    full = (1 << len(summary)) - 1
+    positions: dict[str, int] = {}
+    for j, t in enumerate(summary):
+        positions[t] = positions.get(t, 0) | (1 << j)
+    v = full
+    for r in reference:
+        u = v & positions.get(r, 0)
+        v = ((v + u) | (v - u)) & full
+    lcs = len(summary) - v.bit_count()
+    precision, recall = lcs / len(summary), lcs / len(reference)
+    return precision, recall, 2 * precision * recall / (precision + recall) if lcs else 0.0
+
+
+def _ngram_pf(reference: list[str], summary: list[str], n: int) -> tuple[float, float]:
+    """Precision and F of ``summary``'s n-grams against ``reference``'s (clipped counts)."""
+    ref = Counter(zip(*(reference[i:] for i in range(n)), strict=False))
+    out = Counter(zip(*(summary[i:] for i in range(n)), strict=False))
+    overlap = sum((ref & out).values())
+    if not overlap:
+        return 0.0, 0.0
+    precision, recall = overlap / sum(out.values()), overlap / sum(ref.values())
+    return precision, 2 * precision * recall / (precision + recall)
 
 
 @dataclass(frozen=True)
