@@ -3,6 +3,7 @@ exact Jaccard, the same pair scores whichever way a pair is reached."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 from collections import Counter
@@ -13,7 +14,7 @@ import pytest
 from datasketch import MinHashLSH
 
 from pipeline.dedup import blocking
-from pipeline.dedup.dates import DateEvidence
+from pipeline.dedup.dates import DateEvidence, date_compatibility, far_published, publication_ordinals
 from pipeline.dedup.events import ArticleProfile, PairScorer, blocking_cap, build_profiles, candidate_pairs
 from pipeline.dedup.passages import _FEW_CANDIDATES, LeaderIndex
 from pipeline.dedup.shingles import jaccard, signature
@@ -88,6 +89,43 @@ def test_blocking_pairs_are_the_lsh_collisions_as_sorted_rows():
     )
     assert pairs.dtype.kind == "i" and pairs.shape == (len(expected), 2)
     assert [tuple(row) for row in pairs.tolist()] == expected
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_blocking_keeps_each_articles_best_estimated_candidates(limit):
+    """With a limit, each article keeps its ``limit`` colliding sets of highest MinHash estimate
+    (ties to the smaller index); a pair stays if either side keeps it."""
+    sets = _word_sets(120, seed=2)
+    pairs = blocking.candidate_pairs(sets, threshold=0.3, num_perm=64, limit=limit)
+    lsh = MinHashLSH(threshold=0.3, num_perm=64)
+    sketches = [signature(s, 64) for s in sets]
+    for i, sketch in enumerate(sketches):
+        lsh.insert(i, sketch)
+    kept = set()
+    for i, sketch in enumerate(sketches):
+        others = [j for j in lsh.query(sketch) if j != i]
+        estimate = {j: np.float32((sketches[j].hashvalues == sketch.hashvalues).mean()) for j in others}
+        for j in sorted(others, key=lambda j: (-estimate[j], j))[:limit]:
+            kept.add((min(i, j), max(i, j)))
+    assert len(kept) < len(sets) * (len(sets) - 1) // 2  # the limit binds
+    assert [tuple(row) for row in pairs.tolist()] == sorted(kept)
+
+
+def test_publication_vetoes_in_bulk_are_date_compatibilitys():
+    rng = random.Random(7)
+    evidence = [DateEvidence(None, frozenset())]
+    for _ in range(40):
+        start = dt.date(2024, 3, 1) + dt.timedelta(days=rng.randrange(40))
+        evidence.append(
+            DateEvidence((start, start + dt.timedelta(days=rng.choice([0, 0, 3, 30]))), frozenset())
+        )
+    left, right = (np.array(side) for side in zip(*combinations(range(len(evidence)), 2), strict=True))
+    far = far_published(publication_ordinals(evidence), left, right, 7)
+    expected = [
+        date_compatibility(evidence[i], evidence[j], 7) == (0.0, True)
+        for i, j in zip(left, right, strict=True)
+    ]
+    assert far.tolist() == expected and 0 < sum(expected) < len(expected)
 
 
 def test_pair_scores_do_not_depend_on_how_the_pair_is_reached(seed_articles, settings):
