@@ -85,7 +85,7 @@ class LeaderIndex:
     ([0], 0.6666666666666666)
     """
 
-    __slots__ = ("_buckets", "_ids", "_items", "_starts", "bands", "rows")
+    __slots__ = ("_buckets", "_ids", "_items", "_mask", "_starts", "bands", "rows")
 
     def __init__(self, threshold: float, num_perm: int, weights: tuple[float, float] = (0.5, 0.5)):
         reference = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)  # picks (b, r)
@@ -94,6 +94,7 @@ class LeaderIndex:
         self._ids: dict[str, int] = {}  # shingle -> id
         self._items = array("i")  # the leaders' shingle ids, one run after another
         self._starts = array("q", [0])  # key k's run is _items[_starts[k] : _starts[k + 1]]
+        self._mask = np.zeros(0, dtype=bool)  # scratch for best(): one flag per shingle id
 
     def ids(self, shingle_set: Iterable[str]) -> set[int]:
         """The ids of a set of shingles (new shingles get new ids)."""
@@ -146,7 +147,7 @@ class LeaderIndex:
         Many candidates (a crowded region of the corpus: templated text) are checked in one
         numpy pass over their runs of shingle ids, few one by one.
         """
-        if len(keys) <= _FEW_CANDIDATES or not ids:
+        if len(keys) <= _FEW_CANDIDATES:
             best, best_sim = -1, -1.0
             for key in heapq.nsmallest(limit, keys) if len(keys) > limit else keys:
                 sim = self.jaccard(ids, key)
@@ -164,13 +165,12 @@ class LeaderIndex:
             np.arange(ends[-1]) - np.repeat(ends - lengths - begin, lengths)
         ]
         del starts  # views of the arrays insert() extends
-        # Which of them ``ids`` has: a binary search in the unit's own few ids stays in cache,
-        # where a lookup table over every shingle id of the corpus (100k articles: tens of
-        # megabytes) costs a cache miss per shingle.
-        own = np.fromiter(ids, dtype=np.int32, count=len(ids))
-        own.sort()
-        found = own[np.minimum(np.searchsorted(own, runs), len(own) - 1)] == runs
-        shared = np.concatenate(([0], np.cumsum(found)))
+        if len(self._mask) < len(self._ids):
+            self._mask = np.zeros(2 * len(self._ids), dtype=bool)
+        own = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        self._mask[own] = True
+        shared = np.concatenate(([0], np.cumsum(self._mask[runs])))
+        self._mask[own] = False
         inter = shared[ends] - shared[ends - lengths]
         sims = inter / (len(ids) + lengths - inter)
         at = int(np.argmax(sims))  # the first of equal maxima: the smaller key
