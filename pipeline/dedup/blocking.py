@@ -68,7 +68,7 @@ def candidate_pairs(
             _bucket_pairs(matrix[ids, b * rows : (b + 1) * rows])
             for b in range(first, min(first + BANDS_PER_INDEX, bands))
         ]
-        codes = np.unique(np.concatenate(bucket_pairs))  # (i, j) as i * n + j over ``ids``' positions
+        codes = np.unique(np.concatenate(bucket_pairs))  # (k, l) as k * m + l over ``ids``' positions
         del bucket_pairs
         _keep_best(best, best_sim, ids[codes // len(ids)], ids[codes % len(ids)], matrix)
     rows, slots = np.nonzero(best >= 0)
@@ -78,52 +78,49 @@ def candidate_pairs(
 
 
 def _bucket_pairs(band: np.ndarray) -> np.ndarray:
-    """Every ordered pair ``(k, l)``, ``k != l``, of rows of ``band`` with equal values (sharing
-    a band's LSH bucket), as ``k * len(band) + l``."""
+    """Every pair ``(k, l)``, ``k < l``, of rows of ``band`` with equal values (sharing a band's
+    LSH bucket), as ``k * len(band) + l``."""
     _, labels = np.unique(band, axis=0, return_inverse=True)
     labels = labels.reshape(-1)
-    order = np.argsort(labels, kind="stable")
-    sizes = np.bincount(labels)
-    ends = np.cumsum(sizes)
-    # Each row of a bucket of size s pairs with the s rows of its bucket (itself dropped below).
-    own = sizes[labels[order]]  # bucket size of each row, in bucket order
-    keep = own > 1
-    rows_k, own = order[keep], own[keep]
-    firsts = (ends - sizes)[labels[rows_k]]  # where each row's bucket starts in ``order``
-    total = int(own.sum())
-    offsets = np.arange(total) - np.repeat(np.cumsum(own) - own, own)
-    left = np.repeat(rows_k, own)
-    right = order[np.repeat(firsts, own) + offsets]
-    mask = left != right
-    return left[mask] * len(band) + right[mask]
+    order = np.argsort(labels, kind="stable")  # rows bucket by bucket, ascending within one
+    ends = np.cumsum(np.bincount(labels))[labels[order]]  # where each row's bucket ends in ``order``
+    after = ends - np.arange(len(order)) - 1  # rows after it in its bucket: its partners
+    total = int(after.sum())
+    at = np.repeat(np.arange(len(order)), after)  # each pair's first row, as a position in ``order``
+    offsets = np.arange(total) - np.repeat(np.cumsum(after) - after, after)
+    return order[at] * len(band) + order[at + 1 + offsets]
 
 
 def _keep_best(
-    best: np.ndarray, best_sim: np.ndarray, left: np.ndarray, right: np.ndarray, matrix: np.ndarray
+    best: np.ndarray, best_sim: np.ndarray, lo: np.ndarray, hi: np.ndarray, matrix: np.ndarray
 ) -> None:
-    """Merge the candidate pairs ``(left, right)`` (unique) into the running top-``limit``
-    candidates of each ``left`` article."""
+    """Merge the candidate pairs ``(lo, hi)`` (``lo < hi``, unique) into the running
+    top-``limit`` candidates of each article, both ways."""
     n, limit = best.shape
-    known = np.zeros(len(left), dtype=bool)
     rows, slots = np.nonzero(best >= 0)
-    if rows.size:
-        held_codes = np.sort(rows * n + best[rows, slots])
-        codes = left * n + right
-        at = np.searchsorted(held_codes, codes)
-        known = held_codes[np.minimum(at, held_codes.size - 1)] == codes
-    left, right = left[~known], right[~known]
-    if not left.size:
+    held = np.sort(rows * n + best[rows, slots])
+
+    def holds(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if not held.size:
+            return np.zeros(len(a), dtype=bool)
+        codes = a * n + b
+        return held[np.minimum(np.searchsorted(held, codes), held.size - 1)] == codes
+
+    forward, backward = holds(lo, hi), holds(hi, lo)
+    new = ~(forward & backward)
+    lo, hi, forward, backward = lo[new], hi[new], forward[new], backward[new]
+    if not lo.size:
         return
-    sims = np.empty(len(left), dtype=np.float32)
+    sims = np.empty(len(lo), dtype=np.float32)  # symmetric: once per pair
     step = 1 << 16  # pairs compared at once (bounded memory)
-    for start in range(0, len(left), step):
-        a, b = left[start : start + step], right[start : start + step]
+    for start in range(0, len(lo), step):
+        a, b = lo[start : start + step], hi[start : start + step]
         sims[start : start + step] = (matrix[b] == matrix[a]).mean(axis=1).astype(np.float32)
-    # Together with what each article holds already; highest estimate first, ties to the earlier
+    # With what each article holds already; highest estimate first, ties to the earlier
     # article, so results do not depend on set order.
-    all_left = np.concatenate([rows, left])
-    all_right = np.concatenate([best[rows, slots], right])
-    all_sims = np.concatenate([best_sim[rows, slots], sims])
+    all_left = np.concatenate([rows, lo[~forward], hi[~backward]])
+    all_right = np.concatenate([best[rows, slots], hi[~forward], lo[~backward]])
+    all_sims = np.concatenate([best_sim[rows, slots], sims[~forward], sims[~backward]])
     order = np.lexsort((all_right, -all_sims, all_left))
     all_left, all_right, all_sims = all_left[order], all_right[order], all_sims[order]
     starts = np.searchsorted(all_left, all_left, "left")
