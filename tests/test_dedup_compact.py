@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import random
 from collections import Counter
 from itertools import combinations
@@ -15,7 +16,14 @@ from datasketch import MinHashLSH
 
 from pipeline.dedup import blocking
 from pipeline.dedup.dates import DateEvidence, date_compatibility, far_published, publication_ordinals
-from pipeline.dedup.events import ArticleProfile, PairScorer, blocking_cap, build_profiles, candidate_pairs
+from pipeline.dedup.events import (
+    ArticleProfile,
+    PairScorer,
+    blocking_cap,
+    build_profiles,
+    candidate_pairs,
+    round4,
+)
 from pipeline.dedup.passages import _FEW_CANDIDATES, LeaderIndex
 from pipeline.dedup.shingles import jaccard, signature
 from pipeline.settings import Settings
@@ -182,3 +190,15 @@ def test_an_item_in_more_articles_than_the_cap_proposes_no_pair():
     with_beats = {tuple(p) for p in candidate_pairs(profiles, loose).tolist()}
     assert same_name < with_beats  # the beat words propose pairs of their own
     assert {tuple(p) for p in candidate_pairs(profiles, capped).tolist()} == same_name
+
+
+def test_round4_rounds_as_python_does():
+    rng = np.random.default_rng(11)
+    halves = (np.arange(-20000, 20000) + 0.5) / 1e4  # every 4-decimal half between -2 and 2
+    values = np.concatenate(
+        [rng.uniform(-1, 1, 200_000), halves, np.nextafter(halves, 3), np.nextafter(halves, -3)]
+    )
+    expected = [round(v, 4) for v in values.tolist()]
+    got = round4(values).tolist()
+    assert got == expected
+    assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in expected]
