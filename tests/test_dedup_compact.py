@@ -3,7 +3,9 @@ exact Jaccard, the same pair scores whichever way a pair is reached."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import math
 import random
 from collections import Counter
 from itertools import combinations
@@ -13,8 +15,15 @@ import pytest
 from datasketch import MinHashLSH
 
 from pipeline.dedup import blocking
-from pipeline.dedup.dates import DateEvidence
-from pipeline.dedup.events import ArticleProfile, PairScorer, blocking_cap, build_profiles, candidate_pairs
+from pipeline.dedup.dates import DateEvidence, date_compatibility, far_published, publication_ordinals
+from pipeline.dedup.events import (
+    ArticleProfile,
+    PairScorer,
+    blocking_cap,
+    build_profiles,
+    candidate_pairs,
+    round4,
+)
 from pipeline.dedup.passages import _FEW_CANDIDATES, LeaderIndex
 from pipeline.dedup.shingles import jaccard, signature
 from pipeline.settings import Settings
@@ -90,6 +99,43 @@ def test_blocking_pairs_are_the_lsh_collisions_as_sorted_rows():
     assert [tuple(row) for row in pairs.tolist()] == expected
 
 
+@pytest.mark.parametrize("limit", [1, 3])
+def test_blocking_keeps_each_articles_best_estimated_candidates(limit):
+    """With a limit, each article keeps its ``limit`` colliding sets of highest MinHash estimate
+    (ties to the smaller index); a pair stays if either side keeps it."""
+    sets = _word_sets(120, seed=2)
+    pairs = blocking.candidate_pairs(sets, threshold=0.3, num_perm=64, limit=limit)
+    lsh = MinHashLSH(threshold=0.3, num_perm=64)
+    sketches = [signature(s, 64) for s in sets]
+    for i, sketch in enumerate(sketches):
+        lsh.insert(i, sketch)
+    kept = set()
+    for i, sketch in enumerate(sketches):
+        others = [j for j in lsh.query(sketch) if j != i]
+        estimate = {j: np.float32((sketches[j].hashvalues == sketch.hashvalues).mean()) for j in others}
+        for j in sorted(others, key=lambda j: (-estimate[j], j))[:limit]:
+            kept.add((min(i, j), max(i, j)))
+    assert len(kept) < len(sets) * (len(sets) - 1) // 2  # the limit binds
+    assert [tuple(row) for row in pairs.tolist()] == sorted(kept)
+
+
+def test_publication_vetoes_in_bulk_are_date_compatibilitys():
+    rng = random.Random(7)
+    evidence = [DateEvidence(None, frozenset())]
+    for _ in range(40):
+        start = dt.date(2024, 3, 1) + dt.timedelta(days=rng.randrange(40))
+        evidence.append(
+            DateEvidence((start, start + dt.timedelta(days=rng.choice([0, 0, 3, 30]))), frozenset())
+        )
+    left, right = (np.array(side) for side in zip(*combinations(range(len(evidence)), 2), strict=True))
+    far = far_published(publication_ordinals(evidence), left, right, 7)
+    expected = [
+        date_compatibility(evidence[i], evidence[j], 7) == (0.0, True)
+        for i, j in zip(left, right, strict=True)
+    ]
+    assert far.tolist() == expected and 0 < sum(expected) < len(expected)
+
+
 def test_pair_scores_do_not_depend_on_how_the_pair_is_reached(seed_articles, settings):
     config = settings.dedup
     profiles = build_profiles(seed_articles, config)
@@ -144,3 +190,15 @@ def test_an_item_in_more_articles_than_the_cap_proposes_no_pair():
     with_beats = {tuple(p) for p in candidate_pairs(profiles, loose).tolist()}
     assert same_name < with_beats  # the beat words propose pairs of their own
     assert {tuple(p) for p in candidate_pairs(profiles, capped).tolist()} == same_name
+
+
+def test_round4_rounds_as_python_does():
+    rng = np.random.default_rng(11)
+    halves = (np.arange(-20000, 20000) + 0.5) / 1e4  # every 4-decimal half between -2 and 2
+    values = np.concatenate(
+        [rng.uniform(-1, 1, 200_000), halves, np.nextafter(halves, 3), np.nextafter(halves, -3)]
+    )
+    expected = [round(v, 4) for v in values.tolist()]
+    got = round4(values).tolist()
+    assert got == expected
+    assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in expected]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.dedup import blocking
-from pipeline.dedup.dates import DateEvidence, date_compatibility
+from pipeline.dedup.dates import DateEvidence, date_compatibility, far_published, publication_ordinals
 from pipeline.dedup.entities import entity_key, entity_keys, entity_mass, idf_weights, overlap_of_sets
 from pipeline.dedup.shingles import content_words
 from pipeline.dedup.signature import Signature, compare, lede, signature_of
@@ -185,22 +185,29 @@ class PairScorer:
         self._scores = array("d")  # semantic, entities, dates, combined (rounded), 4 per row
         self._flags = array("b")  # _LINKED | _VETOED per row
         self._reasons: dict[int, str] = {}  # row -> reason, where there is one
-        self._reason_texts: dict[str, str] = {}  # most vetoes share their words ("dates more than ...")
+        self._reason_texts: dict[str, str] = {}  # reason -> its one copy
+        self._published = publication_ordinals([p.dates for p in profiles])
+        self._date_veto = f"dates more than {settings.max_date_gap_days} days apart"
 
     def __len__(self) -> int:
         return len(self._codes)
 
-    def semantic(self, i: int, j: int) -> float:
+    def _semantic(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Embedding cosines of pairs ``(left[k], right[k])``, in [-1, 1] (0 without embeddings)."""
         if self.embeddings.shape[0] == 0:
-            return 0.0
-        return min(1.0, max(-1.0, float(self.embeddings[i] @ self.embeddings[j])))
+            return np.zeros(len(left))
+        e = self.embeddings
+        # A batched matmul of rows gives each pair's dot product bit for bit as ``e[i] @ e[j]``.
+        dots = np.matmul(e[left][:, None, :], e[right][:, :, None])[:, 0, 0]
+        return np.clip(dots.astype(np.float64), -1.0, 1.0)
 
     def score_all(self, pairs: np.ndarray) -> None:
         """Score ``pairs`` (rows ``(i, j)``, ``i < j``, sorted, unique) before any other pair."""
         if len(self._codes):
             raise RuntimeError("score_all comes first")
-        for i, j in pairs.tolist():
-            self._score_new(i, j)
+        for start in range(0, len(pairs), _BULK):
+            chunk = pairs[start : start + _BULK]
+            self._score_new(chunk[:, 0], chunk[:, 1])
         self._bulk = len(self._codes)
 
     def _row(self, i: int, j: int) -> int:
@@ -212,38 +219,57 @@ class PairScorer:
             return at
         row = self._later.get(code)
         if row is None:
-            row = self._later[code] = self._score_new(lo, hi)
+            row = self._later[code] = len(self._codes)
+            self._score_new(np.array([lo]), np.array([hi]))
         return row
 
-    def _score_new(self, i: int, j: int) -> int:
+    def _score_new(self, left: np.ndarray, right: np.ndarray) -> None:
+        """Score pairs ``(left[k], right[k])``, ``left[k] < right[k]``, and append their rows.
+
+        The numbers are combined for all pairs at once; the dates (unless published too far
+        apart), entity sets and signatures are compared pair by pair.
+        """
         s = self.settings
-        a, b = self.profiles[i], self.profiles[j]
-        semantic = self.semantic(i, j)
-        entities = overlap_of_sets(self._keys[i], self._keys[j], self._mass[i], self._mass[j], self.idf)
-        dates, veto = date_compatibility(a.dates, b.dates, s.max_date_gap_days)
-        reasons = [f"dates more than {s.max_date_gap_days} days apart"] if veto else []
-        if a.signature is not None and b.signature is not None:
-            conflicts, notes = compare(a.signature, b.signature)
-            veto = veto or bool(conflicts)
-            reasons += conflicts + notes
+        profiles, keys, mass, idf = self.profiles, self._keys, self._mass, self.idf
+        semantic = self._semantic(left, right)
+        far = far_published(self._published, left, right, s.max_date_gap_days)
+        pairs = list(zip(left.tolist(), right.tolist(), strict=True))
+        entities = np.array([overlap_of_sets(keys[i], keys[j], mass[i], mass[j], idf) for i, j in pairs])
+        gap = s.max_date_gap_days
+        date_parts = [
+            (0.0, True) if is_far else date_compatibility(profiles[i].dates, profiles[j].dates, gap)
+            for (i, j), is_far in zip(pairs, far.tolist(), strict=True)
+        ]
+        dates = np.array([score for score, _ in date_parts])
         # Raw cosines of unrelated news in one language sit well above 0: rescale
         # so that `semantic_floor` counts as no similarity at all.
-        semantic_scaled = max(0.0, (semantic - s.semantic_floor) / (1.0 - s.semantic_floor))
+        semantic_scaled = np.maximum(0.0, (semantic - s.semantic_floor) / (1.0 - s.semantic_floor))
         total = s.semantic_weight + s.entity_weight + s.date_weight
         combined = (
             s.semantic_weight * semantic_scaled + s.entity_weight * entities + s.date_weight * dates
         ) / total
-        linked = not veto and combined >= s.event_threshold
-        row = len(self._codes)
-        self._codes.append(i * self._n + j)
-        self._scores.extend((round(semantic, 4), round(entities, 4), round(dates, 4), round(combined, 4)))
-        self._flags.append((_LINKED if linked else 0) | (_VETOED if veto else 0))
-        # Words only where they say more than the numbers (a veto, a link): a large
-        # corpus scores millions of pairs that simply fall short of the threshold.
-        if veto or linked:
-            reason = ("veto: " if veto else "") + "; ".join(reasons)
-            self._reasons[row] = self._reason_texts.setdefault(reason, reason)  # one copy per wording
-        return row
+        reaches = (combined >= s.event_threshold).tolist()
+        first = len(self._codes)
+        flags = []
+        for k, ((i, j), (_, veto), reach) in enumerate(zip(pairs, date_parts, reaches, strict=True)):
+            a, b = profiles[i].signature, profiles[j].signature
+            reasons = [self._date_veto] if veto else []
+            if a is not None and b is not None:
+                conflicts, notes = compare(a, b)
+                veto = veto or bool(conflicts)
+                reasons += conflicts + notes
+            linked = reach and not veto
+            flags.append((_LINKED if linked else 0) | (_VETOED if veto else 0))
+            # Words only where they say more than the numbers (a veto, a link): a large
+            # corpus scores millions of pairs that simply fall short of the threshold.
+            if veto or linked:
+                reason = ("veto: " if veto else "") + "; ".join(reasons)
+                # One copy per wording: most vetoes share their words.
+                self._reasons[first + k] = self._reason_texts.setdefault(reason, reason)
+        self._codes.frombytes((left * self._n + right).astype(np.int64).tobytes())
+        rounded = np.stack([round4(column) for column in (semantic, entities, dates, combined)], axis=1)
+        self._scores.frombytes(rounded.astype(np.float64).tobytes())  # 4 per row
+        self._flags.frombytes(np.array(flags, dtype=np.int8).tobytes())
 
     def combined(self, i: int, j: int) -> float:
         """The pair's combined score (rounded, as its ``PairLink`` shows it)."""
@@ -253,7 +279,7 @@ class PairScorer:
         return bool(self._flags[self._row(i, j)] & _VETOED)
 
     def score(self, i: int, j: int) -> PairLink:
-        return self._link(self._row(i, j), {})
+        return self._link(self._row(i, j))
 
     def linked(self) -> list[tuple[float, int, int]]:
         """``(combined, i, j)`` of every linked pair scored so far."""
@@ -271,16 +297,31 @@ class PairScorer:
         tens of thousands of distinct rounded values.
         """
         floats: dict[float, float] = {}
-        bulk = ((self._codes[row], row) for row in range(self._bulk))  # already in pair order
-        for code, row in heapq.merge(bulk, sorted(self._later.items())):
-            i, j = divmod(code, self._n)
-            yield i, j, self._link(row, floats)
+        share = floats.setdefault
+        codes, scores, flags, reasons, n = self._codes, self._scores, self._flags, self._reasons, self._n
+        ids = [p.id for p in self.profiles]
+        view = np.frombuffer(codes, dtype=np.int64)
+        order = np.argsort(view, kind="stable").tolist()  # the bulk rows, with the later ones in place
+        del view  # a view would keep ``codes`` from growing (later scoring)
+        for row in order:
+            i, j = divmod(codes[row], n)
+            q = 4 * row
+            semantic, entities, dates, combined = scores[q], scores[q + 1], scores[q + 2], scores[q + 3]
+            link = PairLink(
+                a=ids[i],
+                b=ids[j],
+                semantic=share(semantic, semantic),
+                entities=share(entities, entities),
+                dates=share(dates, dates),
+                combined=share(combined, combined),
+                linked=bool(flags[row] & _LINKED),
+                reason=reasons.get(row, ""),
+            )
+            yield i, j, link
 
-    def _link(self, row: int, floats: dict[float, float]) -> PairLink:
+    def _link(self, row: int) -> PairLink:
         i, j = divmod(self._codes[row], self._n)
-        semantic, entities, dates, combined = (
-            floats.setdefault(v, v) for v in self._scores[4 * row : 4 * row + 4]
-        )
+        semantic, entities, dates, combined = self._scores[4 * row : 4 * row + 4]
         return PairLink(
             a=self.profiles[i].id,
             b=self.profiles[j].id,
@@ -293,7 +334,25 @@ class PairScorer:
         )
 
 
+def round4(values: np.ndarray) -> np.ndarray:
+    """``round(v, 4)`` of every value, as Python rounds it (the nearest double to the decimal).
+
+    ``rint(v * 1e4) / 1e4`` is that, except where the product's own rounding could move
+    ``v * 1e4`` across a half: those few values are rounded by Python.
+
+    >>> round4(np.array([0.03125, 0.12345, -0.00004, 2.675, 0.5])).tolist()
+    [0.0312, 0.1235, -0.0, 2.675, 0.5]
+    """
+    scaled = np.asarray(values, dtype=np.float64) * 1e4
+    out = np.rint(scaled) / 1e4
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    for k in np.flatnonzero(near_half).tolist():
+        out[k] = round(float(values[k]), 4)
+    return out
+
+
 _LINKED, _VETOED = 1, 2
+_BULK = 1 << 13  # pairs scored at once by score_all (bounded memory: 25 MB of embedding rows)
 
 
 def cluster_events(

@@ -38,6 +38,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from pipeline.dedup.shingles import fold, fold_word, stop_words
 from pipeline.french import (
@@ -126,6 +127,11 @@ class Signature:
     # "ahead" (the lede announces: future verbs only), "after" (it reports: compound past
     # only) or None (both, or neither); with the words that said it.
     stance: tuple[str, str] | None = None
+
+    @cached_property
+    def days_text(self) -> str:
+        """The first days, as :func:`compare` shows them (written once per article, not per pair)."""
+        return _days_text(self.days)
 
 
 def lede(title: str | None, sentences: Sequence[str], max_words: int = LEDE_WORDS) -> tuple[str, int]:
@@ -334,7 +340,7 @@ def compare(a: Signature, b: Signature) -> tuple[list[str], list[str]]:
             x, y = shared[0]
             notes.append(f"same day {max(x[1], y[1]).isoformat()} ({x[0]!r} / {y[0]!r})")
         else:
-            differences.append(f"other day: {_days_text(a.days)} vs {_days_text(b.days)}")
+            differences.append(f"other day: {a.days_text} vs {b.days_text}")
     if a.stance and b.stance and a.stance[0] != b.stance[0]:
         ahead, after = (a, b) if a.stance[0] == "ahead" else (b, a)
         assert ahead.stance is not None and after.stance is not None
