@@ -78,3 +78,10 @@ def test_word_lists_come_from_the_dictionaries():
     assert surface_forms(postgen, analyser=False)  # a small generator: a few forms, quickly
     analyser = launcher.argvs(("fr-es",))[0]
     assert unknown_to(analyser, ["maison", "zorglubophone", "parlait"]) == ["zorglubophone"]
+
+
+def test_routes_whose_modes_are_missing_are_skipped(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(ModeLauncher, "installed", lambda self: {"fr-es", "spa-eng"})
+    lines = list(routetable.build_all(tmp_path))
+    assert len(lines) == 2 and all("skipped" in line and "cat" in line for line in lines)
+    assert not list(tmp_path.iterdir())

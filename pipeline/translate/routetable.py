@@ -253,12 +253,18 @@ def build_all(directory: Path | None = None, *, force: bool = False) -> Iterator
     from pipeline.translate.apertium import installed_packages  # apertium imports this module
 
     packages = installed_packages()
+    launcher = ModeLauncher(_apertium())
+    listed = launcher.installed()
     for name in TABLED:  # in order: the Spanish route's words include the French route's answers
+        needed = [*ROUTES[name], *(mode for mode in TABLED[name] if mode)]
+        if absent := [mode for mode in needed if mode not in listed]:
+            yield f"route table {name}: skipped, Apertium modes not installed: {', '.join(absent)}"
+            continue
         path = table_path(name, packages, directory)
         if path.is_file() and not force:
             yield f"route table {name}: {path} (already built)"
             continue
         start = time.perf_counter()
-        path = build(name, directory, packages=packages)
+        path = build(name, directory, launcher=launcher, packages=packages)
         took = time.perf_counter() - start
         yield f"route table {name}: {len(RouteTable(path)):,} answers in {path} ({took:.0f} s)"
