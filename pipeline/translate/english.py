@@ -52,7 +52,8 @@ _IRREGULAR_PAST = {
     "worn": "wore", "written": "wrote",
 }  # fmt: skip
 _PERFECT = re.compile(r"\b(has|have|Has|Have)\s+(not\s+)?([a-z]+)\b")
-_ARTICLE = re.compile(r"\b([Aa]n?)(\s+)([\"'(]?)([A-Za-z][\w-]*)")
+# the word may be quoted, also in guillemets, which fix_quotes turns into English quotes afterwards
+_ARTICLE = re.compile(r"\b([Aa]n?)(\s+)((?:[\"'(“]|«\s*)?)([A-Za-z][\w-]*)")
 # Vowel letters that sound like a consonant, and silent h: the usual exceptions to the letter rule.
 _CONSONANT_SOUND = re.compile(r"^(?:uni|use|usu|uti|eu|one|once|ur[aeio])", re.IGNORECASE)
 _VOWEL_SOUND = re.compile(r"^(?:hour|honest|honou?r|heir)", re.IGNORECASE)
@@ -194,6 +195,8 @@ def fix_articles(text: str) -> str:
 
     >>> fix_articles("a idea, an car, a hour, a European, A interview, a 8")
     'an idea, a car, an hour, a European, An interview, a 8'
+    >>> fix_articles("a « idea », a “ally”, an « car »")
+    'an « idea », an “ally”, a « car »'
     """
 
     def replace(match: re.Match[str]) -> str:
