@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
+from pipeline.fingerprints import debian_versions
 from pipeline.translate import routetable
-from pipeline.translate.apertium import ApertiumTranslator, installed_packages
+from pipeline.translate.apertium import ApertiumTranslator
 from pipeline.translate.routetable import RouteTable, build, surface_forms, table_path, unknown_to
 from pipeline.translate.streams import ModeLauncher, Stream
 
@@ -28,8 +29,8 @@ SENTENCE = "Le gazoduc traverse la région et l'euthanasie divise les députés.
 @pytest.fixture(scope="module")
 def french_table(tmp_path_factory: pytest.TempPathFactory) -> RouteTable:
     directory = tmp_path_factory.mktemp("route-tables")
-    path = build("french", directory, packages=installed_packages(), words=WORDS)
-    assert path == table_path("french", installed_packages(), directory)
+    path = build("french", directory, packages=debian_versions(), words=WORDS)
+    assert path == table_path("french", debian_versions(), directory)
     return RouteTable(path)
 
 
@@ -63,10 +64,10 @@ def test_a_translator_with_the_table_starts_no_french_route_and_says_the_same(
 
 
 def test_no_table_or_a_damaged_one_leaves_the_route_live(tmp_path):
-    assert RouteTable.find("french", installed_packages(), tmp_path) is None
-    table_path("french", installed_packages(), tmp_path).write_bytes(b"not a database")
-    assert RouteTable.find("french", installed_packages(), tmp_path) is None
-    assert RouteTable.find("no-such-route", installed_packages(), tmp_path) is None
+    assert RouteTable.find("french", debian_versions(), tmp_path) is None
+    table_path("french", debian_versions(), tmp_path).write_bytes(b"not a database")
+    assert RouteTable.find("french", debian_versions(), tmp_path) is None
+    assert RouteTable.find("no-such-route", debian_versions(), tmp_path) is None
 
 
 @pytest.mark.skipif(

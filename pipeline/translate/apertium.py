@@ -67,7 +67,6 @@ from pipeline.fingerprints import APERTIUM_PACKAGES, debian_versions
 from pipeline.nlp import ModelMissingError
 from pipeline.translate.base import Rendered, TranslationError
 from pipeline.translate.english import clean_english
-from pipeline.translate.lexicon import DEBIAN_PACKAGES as LEXICON_PACKAGES
 from pipeline.translate.lexicon import LEAVE_OUT, PIVOT_GAPS, ROUTES, Router
 from pipeline.translate.routetable import RouteTable
 from pipeline.translate.segment import normalise_space
@@ -99,11 +98,6 @@ _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S)\s+(?=[,.;:!?](?:\s|$))")
 # Apertium's French dictionaries spell the ligatures out ("coeur", not "cœur").
 _CELA = re.compile(r"\b([Cc])ela\b")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "\0": " "})  # NUL ends a block
-
-
-def installed_packages() -> str | None:
-    """The Debian versions of the pivot's and the routes' packages: what the answers depend on."""
-    return debian_versions(DEBIAN_PACKAGES + LEXICON_PACKAGES)
 
 
 class ApertiumMissingError(ModelMissingError):
@@ -163,16 +157,14 @@ class ApertiumTranslator:
         # The second route for unknown words runs where its pairs are installed (Debian
         # apertium-fra-cat, -spa-cat, -eng-cat); without them the pivot runs alone.
         # A route compiled at set-up (:mod:`pipeline.translate.routetable`) answers from its table.
+        self.model = "apertium " + " + ".join(pairs)
+        self.revision = debian_versions(DEBIAN_PACKAGES)  # the pivot's and the routes' packages
         self.routes: dict[str, Router] = {}
         if not raw and pairs == PIVOT:
             for name, modes in ROUTES.items():
                 if all(mode in listed for mode in modes):
-                    self.routes[name] = Router(modes, LEAVE_OUT.get(name, ()))
-        self.model = "apertium " + " + ".join(pairs)
-        self.revision = installed_packages() if self.routes else debian_versions(DEBIAN_PACKAGES)
-        if tables:
-            for name, router in self.routes.items():
-                router.table = RouteTable.find(name, self.revision)
+                    table = RouteTable.find(name, self.revision) if tables else None
+                    self.routes[name] = Router(modes, LEAVE_OUT.get(name, ()), table)
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"pivot": list(self.pairs), "separator": "null-flush"}

@@ -24,8 +24,9 @@ unknown word is nearly always a name, which must stay as it is.  A route's
 modes are started once per translation call (one process pipeline, not one per
 word) and every word streams through it as its own null-flushed block;
 answers are remembered for the life of the :class:`Router`, or come from the
-route's table compiled at set-up (:mod:`pipeline.translate.routetable`).  A route whose modes are not installed is simply
-not used (the translator records which routes ran in its parameters).
+route's table compiled at set-up (:mod:`pipeline.translate.routetable`).  A route
+whose modes are not installed is simply not used (the translator records which
+routes ran in its parameters).
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ ROUTES = {
 LEAVE_OUT = {"spanish": ("lsx-proc", "apertium-anaphora", "cg-proc", "diacritics")}
 # Spanish words fr→es produces and es→en does not know, which no route finds either.
 PIVOT_GAPS = {"millardo": "billion", "millardos": "billion"}
-DEBIAN_PACKAGES = ("apertium-fra-cat", "apertium-spa-cat", "apertium-eng-cat")
 
 _LOOKUP_WORD = re.compile(r"[a-zàâäçéèêëîïôöùûüÿñáíóú][\w'-]{2,}")
 _MARKED = re.compile(r"[*#@]")

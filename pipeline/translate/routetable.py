@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -41,8 +42,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from pipeline.fingerprints import debian_versions
 from pipeline.translate.lexicon import LEAVE_OUT, ROUTES, answer_of, wants_lookup
-from pipeline.translate.streams import ModeLauncher
+from pipeline.translate.streams import ModeLauncher, Stream
 
 FORMAT = 1
 # The routes with a table -> (the mode whose output they are asked words of, the mode whose
@@ -199,10 +201,9 @@ def _data_file(launcher: ModeLauncher, mode: str, kind: str) -> str:
     raise RouteTableError(f"cannot find the {kind} dictionary of {mode} in its mode")
 
 
-def answers(launcher: ModeLauncher, name: str, words: Iterable[str]) -> dict[str, str]:
+def route_answers(launcher: ModeLauncher, name: str, words: Iterable[str]) -> dict[str, str]:
     """The usable answers of route ``name`` for ``words``, each streamed as in a translation call."""
     from pipeline.translate.apertium import from_stream, to_stream  # apertium imports this module
-    from pipeline.translate.streams import Stream
 
     asked = list(words)
     stream = Stream(launcher.argvs(ROUTES[name], LEAVE_OUT.get(name, ())), launcher.env)
@@ -227,12 +228,10 @@ def build(
     words: Sequence[str] | None = None,
 ) -> Path:
     """Build route ``name``'s table for the installed packages (``words``: only these) and return its path."""
-    from pipeline.translate.apertium import installed_packages  # apertium imports this module
-
     launcher = launcher or ModeLauncher(_apertium())
-    packages = packages if packages is not None else installed_packages()
+    packages = packages if packages is not None else debian_versions()
     asked = list(words) if words is not None else candidates(launcher, name, packages, directory)
-    found = answers(launcher, name, asked)
+    found = route_answers(launcher, name, asked)
     path = table_path(name, packages, directory)
     meta = {"route": name, "fingerprint": fingerprint(name, packages), "asked": str(len(asked))}
     write_table(path, found, meta)
@@ -240,8 +239,6 @@ def build(
 
 
 def _apertium() -> str:
-    import shutil
-
     found = shutil.which("apertium")
     if found is None:
         raise RouteTableError("Apertium is not installed (Debian package apertium)")
@@ -250,9 +247,7 @@ def _apertium() -> str:
 
 def build_all(directory: Path | None = None, *, force: bool = False) -> Iterator[str]:
     """Build every route's table that is missing (all of them with ``force``); one line of news each."""
-    from pipeline.translate.apertium import installed_packages  # apertium imports this module
-
-    packages = installed_packages()
+    packages = debian_versions()
     launcher = ModeLauncher(_apertium())
     listed = launcher.installed()
     for name in TABLED:  # in order: the Spanish route's words include the French route's answers
