@@ -119,6 +119,48 @@ def test_blocking_keeps_each_articles_best_estimated_candidates(limit):
     assert [tuple(row) for row in pairs.tolist()] == sorted(kept)
 
 
+def test_a_pair_blocking_may_not_propose_gives_its_place_to_the_next_best():
+    """``allowed`` drops pairs before the per-article limit: the kept candidates are the best of
+    the allowed collisions, as if the others had never collided."""
+    sets = _word_sets(120, seed=2)
+    odd_with_odd = lambda lo, hi: (lo % 2 == 1) & (hi % 2 == 1)  # noqa: E731
+    pairs = blocking.candidate_pairs(sets, threshold=0.3, num_perm=64, limit=2, allowed=odd_with_odd)
+    odd = [sets[i] for i in range(1, len(sets), 2)]  # the same sets alone, renumbered
+    alone = blocking.candidate_pairs(odd, threshold=0.3, num_perm=64, limit=2)
+    assert pairs.tolist() == (2 * alone + 1).tolist()
+    unfiltered = blocking.candidate_pairs(sets, threshold=0.3, num_perm=64, limit=2)
+    odd_pairs_unfiltered = {(i, j) for i, j in unfiltered.tolist() if i % 2 and j % 2}
+    # Places the even sets held went to odd pairs that had been left out.
+    assert odd_pairs_unfiltered < {tuple(p) for p in pairs.tolist()}
+
+
+def test_articles_published_too_far_apart_are_not_candidates():
+    """Pairs sharing a rare name are candidates unless their publication dates are further apart
+    than the date veto allows; undated articles stay candidates of everyone."""
+
+    def day(offset: int | None) -> DateEvidence:
+        if offset is None:
+            return DateEvidence(None, frozenset())
+        d = dt.date(2024, 3, 1) + dt.timedelta(days=offset)
+        return DateEvidence((d, d), frozenset())
+
+    offsets = [0, 2, 40, None]  # 0 and 2: within a week; 40: weeks later; None: no date
+    profiles = [
+        ArticleProfile(
+            id=str(i),
+            entities=Counter({"lamrani": 1, "ustda": 1}),
+            dates=day(offset),
+            keywords=frozenset(),
+            published=None,
+        )
+        for i, offset in enumerate(offsets)
+    ]
+    config = Settings().dedup
+    assert config.max_date_gap_days < 38
+    pairs = {tuple(p) for p in candidate_pairs(profiles, config).tolist()}
+    assert pairs == {(0, 1), (0, 3), (1, 3), (2, 3)}
+
+
 def test_publication_vetoes_in_bulk_are_date_compatibilitys():
     rng = random.Random(7)
     evidence = [DateEvidence(None, frozenset())]

@@ -13,7 +13,9 @@ candidates), in a few integer arrays per band.  The pairs of a few bands'
 buckets are merged into every article's running best candidates at once, in
 numpy, not article by article (100k articles: some 400k numpy calls saved).
 
-Each article keeps at most ``limit`` candidates, those whose full signatures
+Pairs that ``allowed`` rules out (for events: published too far apart to be
+one event) never take a candidate's place, so each article's places go to pairs
+that could link.  Each article keeps at most ``limit`` candidates, those whose full signatures
 agree most (the MinHash estimate of Jaccard similarity), so the number of pairs
 to score grows linearly with the corpus.  The pairs come back as one integer
 array (a million pairs as Python tuples in a set would cost some 200 MB).
@@ -25,7 +27,7 @@ array (a million pairs as Python tuples in a set would cost some 200 MB).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -35,10 +37,20 @@ from pipeline.dedup.shingles import signature
 BANDS_PER_INDEX = 8  # bands whose buckets are held at once (100k articles: ~3 MB a band)
 
 
+PairFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (lo, hi) -> which pairs may be candidates
+
+
 def candidate_pairs(
-    item_sets: Sequence[Iterable[str]], threshold: float, num_perm: int, limit: int
+    item_sets: Sequence[Iterable[str]],
+    threshold: float,
+    num_perm: int,
+    limit: int,
+    allowed: PairFilter | None = None,
 ) -> np.ndarray:
-    """Pairs of sets whose signatures collide in some band: rows ``(i, j)``, ``i < j``, sorted, unique."""
+    """Pairs of sets whose signatures collide in some band: rows ``(i, j)``, ``i < j``, sorted, unique.
+
+    ``allowed(lo, hi)``, if given, says which pairs ``(lo[k], hi[k])`` may be candidates at all.
+    """
     n = len(item_sets)
     none = np.zeros((0, 2), dtype=np.int64)
     if n < 2:
@@ -70,7 +82,12 @@ def candidate_pairs(
         ]
         codes = np.unique(np.concatenate(bucket_pairs))  # (k, l) as k * m + l over ``ids``' positions
         del bucket_pairs
-        _keep_best(best, best_sim, ids[codes // len(ids)], ids[codes % len(ids)], matrix)
+        lo, hi = ids[codes // len(ids)], ids[codes % len(ids)]
+        del codes
+        if allowed is not None:
+            keep = allowed(lo, hi)
+            lo, hi = lo[keep], hi[keep]
+        _keep_best(best, best_sim, lo, hi, matrix)
     rows, slots = np.nonzero(best >= 0)
     others = best[rows, slots]
     codes = np.unique(np.minimum(rows, others) * n + np.maximum(rows, others))  # sorted, unique

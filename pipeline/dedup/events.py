@@ -150,12 +150,22 @@ def event_signature(article: Article, dates: DateEvidence) -> Signature:
 
 def candidate_pairs(profiles: Sequence[ArticleProfile], settings: DedupSettings) -> np.ndarray:
     """Pairs of articles whose sets of shared entity keys and keywords collide in the blocking LSH
-    (rows ``(i, j)``, ``i < j``, sorted)."""
+    (rows ``(i, j)``, ``i < j``, sorted), except those published too far apart to be one event.
+
+    The date veto is a time window, as in news event tracking: a pair published more than
+    ``max_date_gap_days`` apart is vetoed whatever its scores, so it is not worth a candidate's
+    place (in an archive of years, most pairs that share names are such pairs).
+    """
     entity_df = _blocking_df([p.entities.keys() for p in profiles])
     cap = blocking_cap(len(profiles), settings)
     item_sets = [{k for k in p.entities if _blocks(entity_df[k], cap)} | p.keywords for p in profiles]
+    published = publication_ordinals([p.dates for p in profiles])
+
+    def within_window(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return ~far_published(published, lo, hi, settings.max_date_gap_days)
+
     return blocking.candidate_pairs(
-        item_sets, settings.blocking_threshold, settings.num_perm, settings.max_candidates
+        item_sets, settings.blocking_threshold, settings.num_perm, settings.max_candidates, within_window
     )
 
 
