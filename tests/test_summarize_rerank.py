@@ -18,8 +18,10 @@ from pipeline.summarize.rerank import (
     MIN_LENGTH,
     SET_FEATURES,
     SummaryReranker,
+    WordPrior,
     candidate_sets,
     load_reranker,
+    prior_counts,
     reranker_path,
 )
 from pipeline.summarize.scorer import load_scorer
@@ -45,7 +47,8 @@ def test_tree_walk_matches_scikit_learn():
     x = rng.normal(size=(600, len(SET_FEATURES)))
     y = np.sin(x[:, 0]) + x[:, 1] * (x[:, 2] > 0) + 0.1 * rng.normal(size=600)
     model = HistGradientBoostingRegressor(max_iter=40, max_leaf_nodes=15, random_state=0).fit(x, y)
-    data = json.loads(json.dumps(_training_module().export(model, {})))  # through JSON, as shipped
+    prior = WordPrior({"retraite": 0.5}, 0.1)
+    data = json.loads(json.dumps(_training_module().export(model, {}, prior)))  # through JSON, as shipped
     walked = SummaryReranker.from_dict(data)(x)
     assert np.allclose(walked, model.predict(x), atol=1e-9)
 
@@ -134,3 +137,49 @@ def test_overlap_features_agree_with_rouge_score():
         lcs = _score_lcs(a, b)
         assert _lcs_prf(a, b) == pytest.approx((lcs.precision, lcs.recall, lcs.fmeasure))
     assert "etat" in _tokens("l'État")  # folded: accents and case do not split or miss a word
+
+
+def test_reranker_refuses_weights_without_their_word_prior():
+    data = json.loads(reranker_path(ENTRY).read_text(encoding="utf-8"))
+    del data["word_prior"]
+    with pytest.raises(ValueError, match="word prior"):
+        SummaryReranker.from_dict(data)
+
+
+@pytest.mark.skipif(not (DATA / "articles.jsonl.gz").is_file(), reason=f"no OrangeSum at {DATA}")
+def test_word_prior_is_cross_fitted_by_fold():
+    # The features of a sample article must read a prior counted without its fold's articles.
+    from eval.orangesum import read_split
+    from pipeline.summarize.rerank import PRIOR_MIN_SEEN
+
+    rows = read_split(DATA, "train", limit=300, seed=12)
+    items = [{"k": k} for k in range(0, 300, 3)]  # the sample: every third row
+    full, per_fold = _training_module().word_priors(rows, items, 5)
+    assert full == WordPrior.from_counts(*prior_counts((f"{r.title} {r.body}", r.abstract) for r in rows))
+    for f, prior in enumerate(per_fold):
+        others = [r for k, r in enumerate(rows) if not (k % 3 == 0 and (k % 5) == f)]
+        seen, kept = prior_counts((f"{r.title} {r.body}", r.abstract) for r in others)
+        assert prior == WordPrior.from_counts(seen, kept)
+        assert all(seen[w] >= PRIOR_MIN_SEEN and 0.0 < r < 1.0 for w, r in prior.words.items())
+    assert per_fold[0] != per_fold[1]
+
+
+@pytest.mark.skipif(not (DATA / "articles.jsonl.gz").is_file(), reason=f"no OrangeSum at {DATA}")
+def test_shipped_word_prior_tells_kept_words_from_dropped_ones():
+    # On validation articles (never counted), the words an abstract keeps have a higher prior
+    # than the article's words it drops, and the article's most likely words are kept more often.
+    from eval.orangesum import read_split
+    from pipeline.summarize.rerank import _tokens
+
+    prior = load_reranker(ENTRY).prior
+    kept, dropped, likely_kept, likely = [], [], 0, 0
+    for row in read_split(DATA, "valid", limit=200):
+        words = set(_tokens(f"{row.title} {row.body}"))
+        in_abstract = words.intersection(_tokens(row.abstract))
+        kept += [prior(w) for w in in_abstract]
+        dropped += [prior(w) for w in words - in_abstract]
+        top = sorted(words, key=prior, reverse=True)[:20]
+        likely += len(top)
+        likely_kept += len(in_abstract.intersection(top))
+    assert np.mean(kept) > 2 * np.mean(dropped)
+    assert likely_kept / likely > len(kept) / (len(kept) + len(dropped))

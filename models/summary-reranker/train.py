@@ -12,6 +12,10 @@ For each article, the candidate summaries (:func:`pipeline.summarize.rerank.cand
 at ``--target-words``) get their features (:func:`~pipeline.summarize.rerank.set_features`)
 and their target: ROUGE-L F-measure against the abstract (rouge-score's default tokenizer),
 minus the article's mean over its candidates (only the order within an article matters).
+The reranker's word prior (:class:`~pipeline.summarize.rerank.WordPrior`: how often an article's
+word is in its abstract) is counted on every train article (title and body as in the dataset);
+it is cross-fitted too: the features of a sample article read a prior counted without the
+articles of its fold, and the shipped prior counts them all.
 Gradient-boosted trees (scikit-learn, fixed seed) regress it.  The report: the same folds again,
 each article summarised by trees fitted on the other folds, against what MMR picks from the
 same scores, with a paired bootstrap 95 % interval.  The trees are written as JSON node arrays
@@ -96,7 +100,22 @@ def cross_fitted_scores(items, folds: int, seed: int) -> list[np.ndarray]:  # ty
     return np.split(scores, np.cumsum([len(it["y"]) for it in items])[:-1])
 
 
-def build_sets(items, scores, target: int):  # type: ignore[no-untyped-def]
+def word_priors(rows, items, folds: int):  # type: ignore[no-untyped-def]
+    """The word prior of every train row, and per fold the one without that fold's sample articles."""
+    from pipeline.summarize.rerank import WordPrior, prior_counts
+
+    def counts(examples):  # type: ignore[no-untyped-def]
+        return prior_counts((f"{e.title} {e.body}", e.abstract) for e in examples)
+
+    seen, kept = counts(rows)
+    per_fold = []
+    for f in range(folds):
+        fold_seen, fold_kept = counts(rows[it["k"]] for it in items if it["k"] % folds == f)
+        per_fold.append(WordPrior.from_counts(seen - fold_seen, kept - fold_kept))
+    return WordPrior.from_counts(seen, kept), per_fold
+
+
+def build_sets(items, scores, target: int, priors, folds: int):  # type: ignore[no-untyped-def]
     """Features, ROUGE-L targets and article numbers of every candidate summary; MMR and LEAD-2 ROUGE-L."""
     from rouge_score.rouge_scorer import _score_lcs
 
@@ -111,7 +130,16 @@ def build_sets(items, scores, target: int):  # type: ignore[no-untyped-def]
         sets = candidate_sets([c.words for c in cands], raw, chosen, target)
         xs.append(
             set_features(
-                it["article"], it["lede"], cands, it["features"], raw, it["similarity"], sets, chosen, target
+                it["article"],
+                it["lede"],
+                cands,
+                it["features"],
+                raw,
+                it["similarity"],
+                sets,
+                chosen,
+                target,
+                priors[it["k"] % folds],
             )
         )
         rouge = [_score_lcs(it["reference"], [t for k in s for t in it["tokens"][k]]).fmeasure for s in sets]
@@ -155,7 +183,7 @@ def interval(delta: np.ndarray, seed: int) -> list[float]:
     return [round(float(ci.low), 2), round(float(ci.high), 2)]
 
 
-def export(model, meta) -> dict:  # type: ignore[no-untyped-def]
+def export(model, meta, prior) -> dict:  # type: ignore[no-untyped-def]
     """Each tree as flat node arrays (parent before child); a leaf has feature -1 and adds its value."""
     from pipeline.summarize.rerank import FORMAT, SET_FEATURES
 
@@ -179,6 +207,7 @@ def export(model, meta) -> dict:  # type: ignore[no-untyped-def]
         "baseline": float(np.ravel(model._baseline_prediction)[0]),
         "depth": depth,
         "trees": out,
+        "word_prior": {"base": prior.base, "words": dict(prior.words)},
         "training": meta,
     }
 
@@ -205,13 +234,15 @@ def main(argv: list[str] | None = None) -> int:
 
     scorer_training = _sentence_scorer_training()
     clock = [time.perf_counter()]
-    examples = read_split(args.data, "train", limit=args.articles, seed=args.seed)
+    rows = read_split(args.data, "train", seed=args.seed)
+    examples = rows[: args.articles]  # the same seeded sample as read_split's limit gives
     articles = ingest_examples(examples)
     clock.append(time.perf_counter())
     items = prepare(examples, articles, args.target_words)
     clock.append(time.perf_counter())
     scores = cross_fitted_scores(items, args.folds, args.seed)
-    x, y, groups, mmr, lead2 = build_sets(items, scores, args.target_words)
+    prior, priors = word_priors(rows, items, args.folds)
+    x, y, groups, mmr, lead2 = build_sets(items, scores, args.target_words, priors, args.folds)
     target = centred(y, groups)
     clock.append(time.perf_counter())
 
@@ -227,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "data": "OrangeSum train split (CC BY-SA 4.0), Kamal Eddine et al. 2020",
         "articles": len(items),
+        "word_prior_articles": len(rows),
+        "word_prior_words": len(prior.words),
         "candidate_summaries": len(y),
         "seed": args.seed,
         "folds": args.folds,
@@ -247,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # Timings are printed, not stored: the same data and seed give the same file, byte for byte.
     spans = ("ingest", "features", "sentence scores and summary sets", "fit")
-    text = json.dumps(export(model, meta), indent=None, separators=(",", ":")) + "\n"
+    text = json.dumps(export(model, meta, prior), indent=None, separators=(",", ":")) + "\n"
     scorer_training.write_atomic(args.out, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     print(json.dumps(meta, indent=1))

@@ -355,6 +355,7 @@ class OfflineSummarizer:
             sets,
             mmr_choice,
             budget,
+            self.reranker.prior,
         )
         return list(sets[int(np.argmax(self.reranker(x)))])
 

@@ -7,8 +7,9 @@ for one article the summariser enumerates candidate summaries (:func:`candidate_
 three of the top-scored sentences whose total length suits the target, plus what MMR picked)
 and this model scores each from :func:`set_features` (the sentence scores, length against the
 target, positions, redundancy between the sentences, coverage of the title and the lede, their
-word-order and n-gram overlap with the title, the lede and the lead, and the best two sentences'
-own features).  The model is gradient-boosted regression trees
+word-order and n-gram overlap with the title, the lede and the lead, the best two sentences'
+own features, and how likely their words are to be in an abstract at all: :class:`WordPrior`).
+The model is gradient-boosted regression trees
 (scikit-learn's ``HistGradientBoostingRegressor``) trained by ``models/summary-reranker/train.py``
 on OrangeSum's train split, stored as JSON node arrays (never pickle) with its SHA-256 pinned in
 ``models/catalogue.toml``; inference is a numpy walk down the trees.
@@ -21,7 +22,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from pipeline.summarize.scorer import read_pinned, weights_file
 if TYPE_CHECKING:
     from pipeline.summarize.offline import Candidate
 
-FORMAT = "french-news-pipeline/summary-reranker-trees-v1"
+FORMAT = "french-news-pipeline/summary-reranker-trees-v2"  # v2: with its word prior
 TASK = "rerank-summaries"
 NO_RERANKER = "none"  # the `summarize.reranker` setting that keeps MMR's choice
 TOP_K = 6  # candidate summaries are made of the article's best-scored sentences
@@ -44,6 +45,10 @@ MAX_SENTENCES = 3
 # A candidate summary's length must suit the target: at most half again as long (the first-pick
 # rule), at least half as long (so the target still controls the length).
 MIN_LENGTH, MAX_LENGTH = 0.5, 1.5
+# The word prior: a word's rate is smoothed toward the overall rate as if seen this many more
+# times; words seen in fewer articles than PRIOR_MIN_SEEN take the overall rate (a small file).
+PRIOR_SMOOTHING = 2.0
+PRIOR_MIN_SEEN = 5
 
 SET_FEATURES = (
     "sentences",
@@ -101,6 +106,13 @@ SET_FEATURES = (
     "content_frequency",
     "content_share",
     "content_distinct",
+    # The word prior (:class:`WordPrior`) over the summary's words: their mean, the expected
+    # number of distinct words shared with the abstract (against the target, and against the
+    # article's best ``target`` words), and the mean of its ten likeliest.
+    "prior_mean",
+    "prior_expected",
+    "prior_share",
+    "prior_top10",
     *(f"best:{f}" for f in FEATURES),
     *(f"second:{f}" for f in FEATURES),
 )
@@ -108,6 +120,45 @@ _DOC = FEATURES.index("doc_similarity")
 _LEAD = FEATURES.index("lead_similarity")
 _UNITS = FEATURES.index("log_units")
 _TOP_WORDS = 10
+
+
+@dataclass(frozen=True)
+class WordPrior:
+    """How often a word of an OrangeSum train article is also in the article's abstract.
+
+    Journalists carry some words over (names, figures, the event's nouns and verbs) and drop
+    others; the rate is per article (a word counts once), over folded word tokens
+    (:func:`_tokens`), smoothed toward the overall rate ``base``.  Counted by
+    ``models/summary-reranker/train.py`` and stored in the reranker's weights file.
+    """
+
+    words: Mapping[str, float]
+    base: float
+
+    def __call__(self, token: str) -> float:
+        return self.words.get(token, self.base)
+
+    @classmethod
+    def from_counts(cls, seen: Mapping[str, int], kept: Mapping[str, int]) -> WordPrior:
+        """From, per word, the number of articles holding it (``seen``) and of those whose abstract does."""
+        base = sum(kept.values()) / max(1, sum(seen.values()))
+        words = {
+            w: round((kept.get(w, 0) + PRIOR_SMOOTHING * base) / (n + PRIOR_SMOOTHING), 4)
+            for w, n in sorted(seen.items())
+            if n >= PRIOR_MIN_SEEN
+        }
+        return cls(words, round(base, 6))
+
+
+def prior_counts(pairs: Iterable[tuple[str, str]]) -> tuple[Counter[str], Counter[str]]:
+    """``(seen, kept)`` counts for :meth:`WordPrior.from_counts` from ``(article text, abstract)`` pairs."""
+    seen: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    for text, abstract in pairs:
+        words = set(_tokens(text))
+        seen.update(words)
+        kept.update(words.intersection(_tokens(abstract)))
+    return seen, kept
 
 
 def candidate_sets(
@@ -135,11 +186,13 @@ def set_features(
     sets: Sequence[tuple[int, ...]],
     mmr_choice: Sequence[int],
     target: int,
+    prior: WordPrior,
 ) -> np.ndarray:
     """A ``(len(sets), len(SET_FEATURES))`` matrix for the candidate summaries of one article.
 
     ``scores`` are the sentence scorer's raw scores, ``similarity`` the TF-IDF similarity
-    between candidates (the one MMR uses), ``lede`` the article's first unit.
+    between candidates (the one MMR uses), ``lede`` the article's first unit, ``prior`` the
+    reranker's word prior.
     """
     from pipeline.summarize.offline import _content_words
 
@@ -163,6 +216,9 @@ def set_features(
     title_lede = title_tokens + lede_tokens
     frequency = Counter(t for text in article.sentence_texts() for t in _tokens(text) if _is_content(t))
     top_words = {w for w, _ in frequency.most_common(_TOP_WORDS)}
+    rates = [[prior(t) for t in ts] for ts in tokens]
+    article_words = {t for text in [title, *article.sentence_texts()] for t in _tokens(text)}
+    best_rates = sum(sorted((prior(t) for t in article_words), reverse=True)[:target]) or 1.0
     rows = []
     for subset in sets:
         s = list(subset)
@@ -175,6 +231,8 @@ def set_features(
         union = frozenset().union(*(candidates[k].content for k in s))
         entities = frozenset().union(*(candidates[k].entities for k in s))
         by_score = sorted(s, key=lambda k: -scores[k])
+        summary_rates = [r for k in s for r in rates[k]]
+        distinct = sorted(dict(zip(summary, summary_rates, strict=True)).values(), reverse=True)
         best, second = by_score[0], (by_score[1] if len(s) > 1 else None)
         rows.append(
             [
@@ -228,6 +286,10 @@ def set_features(
                 float(np.mean([frequency[t] for t in content])) if content else 0.0,
                 len(content) / max(1, len(summary)),
                 len(set(content)) / max(1, len(content)),
+                float(np.mean(summary_rates)) if summary_rates else 0.0,
+                sum(distinct) / target,
+                sum(distinct) / best_rates,
+                float(np.mean(distinct[:10])) if distinct else 0.0,
                 *sentence_features[best],
                 *(sentence_features[second] if second is not None else np.zeros(width)),
             ]
@@ -296,6 +358,7 @@ class SummaryReranker:
     right: np.ndarray  # (trees, nodes) int
     value: np.ndarray  # (trees, nodes)
     depth: int
+    prior: WordPrior
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         if features.shape[0] == 0:
@@ -323,6 +386,11 @@ class SummaryReranker:
                 "retrain it with models/summary-reranker/train.py"
             )
         trees = data["trees"]
+        prior = data.get("word_prior")
+        if not isinstance(prior, dict) or not isinstance(prior.get("words"), dict):
+            raise ValueError(
+                "a reranker without its word prior: retrain it with models/summary-reranker/train.py"
+            )
         if not trees:
             raise ValueError("a reranker without trees")
         width = max(len(t["feature"]) for t in trees)
@@ -348,6 +416,7 @@ class SummaryReranker:
             right=stack("right", np.int64, 0),
             value=stack("value", np.float64, 0.0),
             depth=int(data["depth"]),
+            prior=WordPrior({str(w): float(r) for w, r in prior["words"].items()}, float(prior["base"])),
         )
 
 
@@ -367,7 +436,9 @@ __all__ = [
     "NO_RERANKER",
     "SET_FEATURES",
     "SummaryReranker",
+    "WordPrior",
     "candidate_sets",
     "load_reranker",
+    "prior_counts",
     "set_features",
 ]
