@@ -45,14 +45,18 @@ class Study:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self._items: list | None = None
+        self._priors: list | None = None
 
     def items(self) -> list:
         if self._items is None:
             from eval.orangesum import ingest_examples, read_split
 
             n = self.args.articles + self.args.extra
-            examples = read_split(self.args.data, "train", limit=n, seed=self.args.seed)
+            rows = read_split(self.args.data, "train", seed=self.args.seed)
+            examples = rows[:n]  # the same seeded sample as read_split's limit gives
             self._items = rr.prepare(examples, ingest_examples(examples), self.args.target_words)
+            # The reranker's word prior per fold, cross-fitted as train.py does.
+            _, self._priors = rr.word_priors(rows, self._items, FOLDS)
         return self._items
 
     def sentence_scores(self, pool: int, hidden: int = 16, rank_target: bool = False, extra: bool = False):  # type: ignore[no-untyped-def]
@@ -82,7 +86,7 @@ class Study:
             with np.load(path) as data:
                 return {key: data[key] for key in data.files}
         chosen, scores = self.sentence_scores(**kw)
-        x, y, groups, mmr, lead2 = rr.build_sets(chosen, scores, self.args.target_words)
+        x, y, groups, mmr, lead2 = rr.build_sets(chosen, scores, self.args.target_words, self._priors, FOLDS)
         out = {
             "x": x,
             "y": y,
