@@ -214,10 +214,11 @@ def set_features(
     title_tokens, lede_tokens = _tokens(title), _tokens(lede)
     lead2_tokens = _tokens(" ".join(article.sentence_texts()[:2]))
     title_lede = title_tokens + lede_tokens
-    frequency = Counter(t for text in article.sentence_texts() for t in _tokens(text) if _is_content(t))
+    sentence_tokens = [_tokens(text) for text in article.sentence_texts()]  # once, for both below
+    frequency = Counter(t for ts in sentence_tokens for t in ts if _is_content(t))
     top_words = {w for w, _ in frequency.most_common(_TOP_WORDS)}
     rates = [[prior(t) for t in ts] for ts in tokens]
-    article_words = {t for text in [title, *article.sentence_texts()] for t in _tokens(text)}
+    article_words = set(title_tokens).union(*sentence_tokens)
     best_rates = sum(sorted((prior(t) for t in article_words), reverse=True)[:target]) or 1.0
     rows = []
     for subset in sets:
