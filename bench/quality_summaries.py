@@ -11,6 +11,9 @@ included), at ``--target-words`` (33 by default, the abstracts' mean length).  R
 
 * ``system``: the offline summariser with the settings given;
 * ``lead-1``, ``lead-2``: the first one or two sentences as ingest segmented them;
+* ``title``: the article's title alone, and ``title+lead-1``: its headline sentence
+  (:func:`pipeline.summarize.sentences.headline`, where it makes one) before the first sentence;
+  the system may open a summary with the headline, so these show what the title alone brings;
 * ``oracle``: the best at most two ingest sentences (by ROUGE-1/2 F against the abstract).
 
 ROUGE-1/2/L F-measure x 100 (rouge-score, no stemming) with rouge-score's default tokenizer
@@ -112,13 +115,16 @@ def run_system(kept, settings):  # type: ignore[no-untyped-def]
 def baselines(kept) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     from eval.extractive_oracle import oracle
     from eval.tokenizers import get_tokenizer
+    from pipeline.summarize.sentences import headline
 
     tokenizer = get_tokenizer("rouge-default")
-    out: dict[str, list[str]] = {"lead-1": [], "lead-2": [], "oracle": []}
+    out: dict[str, list[str]] = {"lead-1": [], "lead-2": [], "title": [], "title+lead-1": [], "oracle": []}
     for example, article in kept:
         sentences = [s.strip() for s in article.sentence_texts()]
         out["lead-1"].append(" ".join(sentences[:1]))
         out["lead-2"].append(" ".join(sentences[:2]))
+        out["title"].append(article.title or "")
+        out["title+lead-1"].append(" ".join([headline(article.title) or "", *sentences[:1]]).strip())
         out["oracle"].append(" ".join(sentences[i] for i in oracle(sentences, example.abstract, tokenizer)))
     return out
 
@@ -204,6 +210,8 @@ def count_defects(summaries, articles, target_words: int) -> dict[str, int]:  # 
         counts["first_sentence_over_1_5x_target"] += words > 1.5 * target_words
         counts["over_60_words"] += len(re.findall(r"\w+(?:['’-]\w+)*", text)) > 60
         source = summary.sentences[0].sources[0]
+        if source.part == "title":  # a headline sentence: checked whole by sentences.headline
+            continue
         article = by_id[source.article_id]
         paragraph_start = max((p.start for p in article.paragraphs if p.start <= source.start), default=0)
         before = article.text[paragraph_start : source.start]

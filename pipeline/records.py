@@ -173,6 +173,7 @@ class Occurrence(Record):
     article_id: str
     start: int
     end: int
+    part: Literal["text", "title"] = "text"  # which of the article's strings start:end is in
 
 
 @dataclass

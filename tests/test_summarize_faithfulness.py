@@ -71,3 +71,39 @@ def test_several_sources_are_pooled(checker):
 def test_helpers():
     assert fold("Électricité’s") == "electricite's"
     assert numbers_in("une vingtaine de rencontres, 1,5 milliard") == {20.0, 1.5e9}
+
+
+class _Picked:
+    """A backend that returns the given sentences: what ``make_summaries`` checks them against is
+    under test, not how they were chosen."""
+
+    name, model, revision = "offline-extractive", None, None
+
+    def __init__(self, sentences):
+        self.sentences = sentences
+
+    def params(self):
+        return {}
+
+    def summarize(self, groups):
+        return [self.sentences for _ in groups]
+
+
+def test_a_headline_is_checked_against_the_title_and_nothing_else_is(checker):
+    from pipeline.records import Article, Occurrence, SummarySentence
+    from pipeline.summarize import Group, make_summaries
+
+    text = "Le conseil municipal a voté le budget mardi soir après un long débat."
+    article = Article("a-1", "a", "", text, title="Lyon : 42 millions d'euros pour les écoles")
+    headline = "Lyon : 42 millions d'euros pour les écoles."
+    body = SummarySentence(text, [Occurrence("a-1", 0, len(text))])
+    group = Group("article", "a-1", [article])
+
+    titled = SummarySentence(headline, [Occurrence("a-1", 0, len(article.title), "title")])
+    (summary,) = make_summaries([group], _Picked([titled, body]), checker)
+    assert summary.unsupported == [] and summary.checked_facts >= 2  # "42 millions", "Lyon"
+
+    # The same words claimed from the text: the title is no source, the figure is not found.
+    claimed = SummarySentence(headline, [Occurrence("a-1", 0, len(text))])
+    (summary,) = make_summaries([group], _Picked([claimed, body]), checker)
+    assert any("42" in fact for fact in summary.unsupported)

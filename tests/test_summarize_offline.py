@@ -55,14 +55,20 @@ def test_extracts_come_from_their_sources(seed_articles, seed_summaries):
         for extract in seed_summaries[article.id]:
             source = extract.sources[0]
             assert source.article_id == article.id
-            original = by_id[source.article_id].text[source.start : source.end]
-            # Compression only deletes words, never adds one.
+            source_article = by_id[source.article_id]
+            # A headline cites the title: the one string of the article that is not its text.
+            string = source_article.title if source.part == "title" else source_article.text
+            assert string is not None
+            original = string[source.start : source.end]
+            # Compression only deletes words, never adds one (nor does making a title a headline).
             assert _is_subsequence(_words(extract.text), _words(original)), extract.text
 
 
 def test_extracts_are_in_article_order(seed_articles, seed_summaries):
     for article in seed_articles:
-        starts = [e.sources[0].start for e in seed_summaries[article.id]]
+        parts = [e.sources[0].part for e in seed_summaries[article.id]]
+        assert parts == sorted(parts, key=lambda part: part != "title")  # a headline comes first
+        starts = [e.sources[0].start for e in seed_summaries[article.id] if e.sources[0].part == "text"]
         assert starts == sorted(starts)
 
 

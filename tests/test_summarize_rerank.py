@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.summarize.offline import MAX_FIRST_OVERRUN, OfflineSummarizer
 from pipeline.summarize.rerank import (
+    HEADLINE,
     MAX_LENGTH,
     MAX_SENTENCES,
     MIN_LENGTH,
@@ -88,6 +89,47 @@ def test_candidate_sets_suit_the_target_and_keep_mmrs_choice():
         assert list(s) == sorted(s) and 1 <= len(s) <= MAX_SENTENCES
         assert max(s) < 6  # only the best-scored sentences
         assert MIN_LENGTH * 33 <= sum(words[k] for k in s) <= MAX_LENGTH * 33
+
+
+def test_candidate_sets_may_open_with_the_headline_in_a_sentences_place():
+    words = [40, 12, 20, 9, 30, 25, 18, 7]
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    plain = candidate_sets(words, scores, [7, 6], 33)
+    sets = candidate_sets(words, scores, [7, 6], 33, headline_words=14)
+    opening = [s for s in sets if HEADLINE in s]
+    assert opening and sorted(set(sets) - set(opening)) == plain  # the others are unchanged
+    for s in opening:
+        body = s[1:]
+        assert s[0] == HEADLINE and HEADLINE not in body and list(body) == sorted(body)
+        assert 1 <= len(body) <= MAX_SENTENCES - 1 and max(body) < 6
+        assert MIN_LENGTH * 33 <= 14 + sum(words[k] for k in body) <= MAX_LENGTH * 33
+    # A headline too long to leave room for a sentence is never offered.
+    assert not [s for s in candidate_sets(words, scores, [7, 6], 33, headline_words=49) if HEADLINE in s]
+
+
+def test_headline_makes_a_title_a_clean_sentence_or_refuses_it():
+    from pipeline.summarize.sentences import headline
+
+    assert headline("Une gardienne de zoo tuée par un tigre") == "Une gardienne de zoo tuée par un tigre."
+    assert headline("Kad et Olivier : le duo mythique du PAF revient !") == (
+        "Kad et Olivier : le duo mythique du PAF revient !"
+    )
+    assert (
+        headline("VIDÉO. Grand débat : Wargon détaille la méthode")
+        == "Grand débat : Wargon détaille la méthode."
+    )
+    assert headline('Le Pen accuse sa fille de "paranoïa"') == 'Le Pen accuse sa fille de "paranoïa".'
+    assert headline("  Paris :\n des touristes\tverbalisés ") == "Paris : des touristes verbalisés."
+    for refused in (
+        None,
+        "",
+        "Coronavirus : le point",  # a fragment
+        "Vers une suspension des allocations des parents ?",  # a question states nothing
+        "après le drame, la colère des habitants",  # not a sentence start
+        'Le ministre juge la réforme "nécessaire',  # unbalanced quotation
+        '"Nous ne lâcherons rien, jamais"',  # a quotation without its speaker
+    ):
+        assert headline(refused) is None, refused
 
 
 @pytest.mark.skipif(not (DATA / "articles.jsonl.gz").is_file(), reason=f"no OrangeSum at {DATA}")

@@ -19,7 +19,7 @@ import pytest
 from pipeline.summarize.offline import MAX_FIRST_OVERRUN, OfflineSummarizer
 from pipeline.summarize.rerank import load_reranker
 from pipeline.summarize.scorer import SentenceScorer, load_scorer, weights_path
-from pipeline.summarize.sentences import SENTENCE_END, count_words, units
+from pipeline.summarize.sentences import SENTENCE_END, count_words, headline, units
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ORANGESUM_DIR", REPO.parent / "shared" / "datasets" / "orangesum"))
@@ -75,9 +75,14 @@ def test_no_summary_starts_with_a_lowercase_continuation(summaries):
         assert not extracts[0].text[0].islower(), extracts[0].text
 
 
+def _from_text(extracts):
+    """The extracts that are spans of the article's text (not its headline)."""
+    return [e for e in extracts if e.sources[0].part == "text"]
+
+
 def test_no_summary_sentence_starts_inside_an_open_quotation(summaries):
     for article, extracts in summaries:
-        for e in extracts:
+        for e in _from_text(extracts):
             assert not _open_quote_before(article, e.sources[0].start), e.text
 
 
@@ -92,12 +97,40 @@ def test_quotations_keep_their_speaker(summaries):
 
 def test_no_sentence_is_cut(summaries):
     for article, extracts in summaries:
-        for e in extracts:
+        for e in _from_text(extracts):
             source = e.sources[0]
             assert e.text == article.text[source.start : source.end]  # extractive: the whole span
             assert e.text.endswith(SENTENCE_END), e.text
             following = article.text[source.end : source.end + 2].strip()
             assert not following[:1].islower(), (e.text, following)  # the sentence goes on
+
+
+def test_a_headline_opens_some_summaries_whole_and_cites_the_title(summaries):
+    opened = 0
+    for article, extracts in summaries:
+        titled = [e for e in extracts if e.sources[0].part == "title"]
+        if not titled:
+            continue
+        opened += 1
+        assert extracts[0] is titled[0] and len(titled) == 1  # at most once, and first
+        assert titled[0].text == headline(article.title)  # the whole title, made a sentence
+        assert [(s.article_id, s.start, s.end) for s in titled[0].sources] == [
+            (article.id, 0, len(article.title))
+        ]
+        assert len(extracts) >= 2  # never the headline alone
+    # The reranker chooses it for some articles, not for all (OrangeSum valid, 60 articles).
+    assert 0 < opened < len(summaries)
+
+
+def test_headline_setting_off_keeps_summaries_to_the_text(articles):
+    summarizer = OfflineSummarizer(
+        load_scorer("sentence-scorer-orangesum"),
+        reranker=load_reranker("summary-reranker-orangesum"),
+        headline=False,
+        target_words=TARGET,
+    )
+    for extracts in summarizer.summarize_batch([([a], None) for a in articles]):
+        assert extracts and all(s.part == "text" for e in extracts for s in e.sources)
 
 
 def test_glued_sentences_are_split(articles):

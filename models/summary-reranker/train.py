@@ -59,6 +59,7 @@ def prepare(examples, articles, target: int):  # type: ignore[no-untyped-def]
     from eval.tokenizers import get_tokenizer
     from pipeline.summarize.features import article_features
     from pipeline.summarize.offline import OfflineSummarizer
+    from pipeline.summarize.sentences import headline
 
     french, default = get_tokenizer("french"), get_tokenizer("rouge-default")
     summarizer = OfflineSummarizer(None, target_words=target)
@@ -70,6 +71,7 @@ def prepare(examples, articles, target: int):  # type: ignore[no-untyped-def]
         _, all_units, picked = pool.per_article[0]
         if len(picked) < 2:
             continue
+        opening = headline(article.title)
         out.append(
             {
                 "k": k,
@@ -81,6 +83,8 @@ def prepare(examples, articles, target: int):  # type: ignore[no-untyped-def]
                 "similarity": summarizer.similarity(pool.candidates),
                 "reference": default.tokenize(example.abstract),
                 "tokens": [default.tokenize(u.text) for u in picked],
+                "headline": opening,
+                "headline_tokens": default.tokenize(opening) if opening else [],
                 "lead2": default.tokenize(" ".join(s.strip() for s in article.sentence_texts()[:2])),
             }
         )
@@ -115,19 +119,23 @@ def word_priors(rows, items, folds: int):  # type: ignore[no-untyped-def]
     return WordPrior.from_counts(seen, kept), per_fold
 
 
-def build_sets(items, scores, target: int, priors, folds: int):  # type: ignore[no-untyped-def]
-    """Features, ROUGE-L targets and article numbers of every candidate summary; MMR and LEAD-2 ROUGE-L."""
+def build_sets(items, scores, target: int, priors, folds: int, headlines: bool = True):  # type: ignore[no-untyped-def]
+    """Features, ROUGE-L targets and article numbers of every candidate summary; MMR and LEAD-2 ROUGE-L.
+    With ``headlines``, candidate summaries may open with the article's headline, as at inference."""
     from rouge_score.rouge_scorer import _score_lcs
 
     from pipeline.summarize.offline import OfflineSummarizer, _scale
-    from pipeline.summarize.rerank import candidate_sets, set_features
+    from pipeline.summarize.rerank import HEADLINE, candidate_sets, set_features
+    from pipeline.summarize.sentences import count_words
 
     summarizer = OfflineSummarizer(None, target_words=target)
     xs, ys, groups, mmr, lead2 = [], [], [], [], []
     for a, (it, raw) in enumerate(zip(items, scores, strict=True)):
         cands = it["candidates"]
         chosen = summarizer.select(cands, _scale(raw), it["similarity"], target)
-        sets = candidate_sets([c.words for c in cands], raw, chosen, target)
+        opening = it["headline"]
+        offered = count_words(opening) if opening and headlines else 0
+        sets = candidate_sets([c.words for c in cands], raw, chosen, target, offered)
         xs.append(
             set_features(
                 it["article"],
@@ -140,9 +148,16 @@ def build_sets(items, scores, target: int, priors, folds: int):  # type: ignore[
                 chosen,
                 target,
                 priors[it["k"] % folds],
+                opening,
             )
         )
-        rouge = [_score_lcs(it["reference"], [t for k in s for t in it["tokens"][k]]).fmeasure for s in sets]
+        rouge = [
+            _score_lcs(
+                it["reference"],
+                [t for k in s for t in (it["headline_tokens"] if k == HEADLINE else it["tokens"][k])],
+            ).fmeasure
+            for s in sets
+        ]
         ys.append(np.asarray(rouge))
         groups.append(np.full(len(sets), a))
         mmr.append(_score_lcs(it["reference"], [t for k in sorted(chosen) for t in it["tokens"][k]]).fmeasure)
@@ -253,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         cv[fold == f] = trees(args).fit(x[fold != f], target[fold != f]).predict(x[fold == f])
     chosen = picked(cv, groups)
     reranked = 100 * y[chosen]
+    # The same trees with the headline never offered (``summarize.headline = false``).
+    from pipeline.summarize.rerank import SET_FEATURES
+
+    opens = x[:, SET_FEATURES.index("headline")] > 0
+    body = np.flatnonzero(~opens)
+    body_only = 100 * y[body[picked(cv[body], groups[body])]]
     model = trees(args).fit(x, target)
     clock.append(time.perf_counter())
     meta = {
@@ -275,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
             "lead2": round(float(100 * lead2.mean()), 2),
             "reranked_minus_mmr": round(float(reranked.mean() - 100 * mmr.mean()), 2),
             "reranked_minus_mmr_ci95": interval(reranked - 100 * mmr, args.seed),
-            "reranked_words": round(float(x[chosen, 1].mean() * args.target_words), 1),
+            "reranked_words": round(
+                float(x[chosen, SET_FEATURES.index("total_words_ratio")].mean() * args.target_words), 1
+            ),
+            "opens_with_headline": round(float(opens[chosen].mean()), 3),
+            "without_headline": round(float(body_only.mean()), 2),
+            "reranked_minus_without_headline_ci95": interval(reranked - body_only, args.seed),
         },
     }
     # Timings are printed, not stored: the same data and seed give the same file, byte for byte.

@@ -165,6 +165,7 @@ def build_offline(config: SummarizeSettings) -> tuple[OfflineSummarizer, list[st
         encode,
         load_spacy(config.spacy_model) if config.compress else None,
         reranker=reranker,
+        headline=config.headline,
         target_words=config.target_words,
         mmr_lambda=config.mmr_lambda,
         compress=config.compress,
@@ -354,7 +355,10 @@ def make_summaries(
     params = backend.params()
     for group, picked in zip(groups, backend.summarize(groups), strict=True):
         text = " ".join(s.text for s in picked)
-        facts = checker(text, [a.text for a in group.members])
+        sources = [a.text for a in group.members]
+        if any(o.part == "title" for s in picked for o in s.sources):  # the summary opens with a headline
+            sources += [a.title for a in group.members if a.title]
+        facts = checker(text, sources)
         summaries.append(
             Summary(
                 id=f"summary-{group.target}",

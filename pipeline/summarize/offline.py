@@ -22,7 +22,9 @@ never one too similar to a sentence already picked, which is what keeps several
 reports of one event from contributing the same fact twice.  With the learned scorer, one
 article's summary is then chosen by :mod:`.rerank` among candidate summaries (one to three
 of its best-scored sentences whose length suits the target, and MMR's pick), a model that
-judges the summary as a whole (``reranker`` setting).  Each picked sentence of an
+judges the summary as a whole (``reranker`` setting); with ``headline`` (the default), the
+article's title made a sentence (:func:`.sentences.headline`) is offered too, in front of one or
+two sentences, since journalists' abstracts so often restate it.  Each picked sentence of an
 event summary cites its own report and every other report with a sentence holding most
 of its content words (per-sentence provenance).  With ``compress`` the
 picked sentences are shortened by :mod:`pipeline.summarize.compress`.
@@ -43,9 +45,9 @@ from pipeline.records import Article, Occurrence
 from pipeline.summarize.compress import compress as compress_sentence
 from pipeline.summarize.faithfulness import fold
 from pipeline.summarize.features import DANGLING, STOP, article_features
-from pipeline.summarize.rerank import SummaryReranker, candidate_sets, set_features
+from pipeline.summarize.rerank import HEADLINE, SummaryReranker, candidate_sets, set_features
 from pipeline.summarize.scorer import SentenceScorer
-from pipeline.summarize.sentences import Unit, count_words, units
+from pipeline.summarize.sentences import Unit, count_words, headline, units
 
 MIN_CANDIDATE_WORDS = 6
 MAX_FIRST_OVERRUN = 1.5  # the first pick may be at most this many times the target length
@@ -96,11 +98,11 @@ class Candidate:
 
 @dataclass
 class Extract:
-    """One sentence of an extractive summary and where it comes from."""
+    """One sentence of an extractive summary and where it comes from (no candidate: the headline)."""
 
     text: str
     sources: list[Occurrence]
-    candidate: Candidate = field(repr=False)
+    candidate: Candidate | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -136,6 +138,7 @@ class OfflineSummarizer:
         nlp: Language | None = None,
         *,
         reranker: SummaryReranker | None = None,
+        headline: bool = True,
         target_words: int = 40,
         mmr_lambda: float = 0.6,
         compress: bool = False,
@@ -150,6 +153,7 @@ class OfflineSummarizer:
             raise ValueError("compression needs a spaCy pipeline (nlp)")
         self.scorer = scorer
         self.reranker = reranker if scorer is not None else None  # it reads the learned scores
+        self.headline = headline
         self.encode = encode if scorer is None else None  # the learned scorer embeds nothing
         self.nlp = nlp
         self.target_words = target_words
@@ -175,7 +179,11 @@ class OfflineSummarizer:
             reranked = (
                 {}
                 if self.reranker is None
-                else {"reranker": self.reranker.key, "reranker_sha256": self.reranker.sha256}
+                else {
+                    "reranker": self.reranker.key,
+                    "reranker_sha256": self.reranker.sha256,
+                    "headline": self.headline,
+                }
             )
             return {**common, "scorer": self.scorer.key, "scorer_sha256": self.scorer.sha256, **reranked}
         return {
@@ -262,13 +270,19 @@ class OfflineSummarizer:
         similarity = self.similarity(candidates)
         budget = round(self.target_words * (EVENT_BUDGET_FACTOR if len(pool.per_article) > 1 else 1.0))
         chosen = self.select(candidates, scored.relevance, similarity, budget)
+        extracts = []
         if self.reranker is not None and scored.scores is not None and len(pool.per_article) == 1:
             chosen = self.rerank(pool, scored, similarity, chosen, budget)
+            if HEADLINE in chosen:
+                chosen.remove(HEADLINE)
+                article = pool.per_article[0][0]
+                opening = headline(article.title)
+                assert opening is not None and article.title is not None
+                extracts.append(Extract(opening, [Occurrence(article.id, 0, len(article.title), "title")]))
         chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
         texts = [candidates[k].original for k in chosen]
         if self.compress and self.nlp is not None:
             texts = [compress_sentence(doc) for doc in self.nlp.pipe(texts)]
-        extracts = []
         for k, text in zip(chosen, texts, strict=True):
             c = candidates[k]
             sources = [Occurrence(c.article_id, c.start, c.end), *self._support(c, pool)]
@@ -340,11 +354,16 @@ class OfflineSummarizer:
     def rerank(
         self, pool: _Pool, scored: _Scored, similarity: np.ndarray, mmr_choice: list[int], budget: int
     ) -> list[int]:
-        """The candidate summary of one article the reranker scores best (MMR's choice is one of them)."""
+        """The candidate summary of one article the reranker scores best (MMR's choice is one of them);
+        ``HEADLINE`` in it when the summary opens with the article's headline."""
         assert self.reranker is not None and scored.scores is not None and scored.features is not None
         article, all_units, _ = pool.per_article[0]
         words = [c.words for c in pool.candidates]
-        sets = candidate_sets(words, scored.scores, mmr_choice, budget)
+        # The headline's features describe the article even where it is not offered (``headline``
+        # off): the trees learnt from articles that have one.
+        opening = headline(article.title)
+        offered = count_words(opening) if opening and self.headline else 0
+        sets = candidate_sets(words, scored.scores, mmr_choice, budget, offered)
         x = set_features(
             article,
             all_units[0].text,
@@ -356,6 +375,7 @@ class OfflineSummarizer:
             mmr_choice,
             budget,
             self.reranker.prior,
+            opening,
         )
         return list(sets[int(np.argmax(self.reranker(x)))])
 

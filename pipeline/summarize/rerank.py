@@ -37,11 +37,14 @@ from pipeline.summarize.scorer import read_pinned, weights_file
 if TYPE_CHECKING:
     from pipeline.summarize.offline import Candidate
 
-FORMAT = "french-news-pipeline/summary-reranker-trees-v2"  # v2: with its word prior
+FORMAT = "french-news-pipeline/summary-reranker-trees-v3"  # v2: with its word prior; v3: headlines
 TASK = "rerank-summaries"
 NO_RERANKER = "none"  # the `summarize.reranker` setting that keeps MMR's choice
 TOP_K = 6  # candidate summaries are made of the article's best-scored sentences
 MAX_SENTENCES = 3
+# In a candidate summary, the article's headline (:func:`.sentences.headline`), before the
+# article sentences it is offered with (one or two: it takes a sentence's place).
+HEADLINE = -1
 # A candidate summary's length must suit the target: at most half again as long (the first-pick
 # rule), at least half as long (so the target still controls the length).
 MIN_LENGTH, MAX_LENGTH = 0.5, 1.5
@@ -113,6 +116,16 @@ SET_FEATURES = (
     "prior_expected",
     "prior_share",
     "prior_top10",
+    # The headline: whether the summary opens with it, its length and the summary's against the
+    # target, whether it is a "topic : statement" headline, and its word-order overlap with the
+    # summary's sentences and with the lede (a headline that the sentences repeat adds little).
+    "headline",
+    "headline_words_ratio",
+    "total_words_ratio",
+    "total_words_gap",
+    "headline_colon",
+    "headline_sentences_lcs_f",
+    "headline_lede_lcs_f",
     *(f"best:{f}" for f in FEATURES),
     *(f"second:{f}" for f in FEATURES),
 )
@@ -162,10 +175,20 @@ def prior_counts(pairs: Iterable[tuple[str, str]]) -> tuple[Counter[str], Counte
 
 
 def candidate_sets(
-    words: Sequence[int], scores: np.ndarray, mmr_choice: Sequence[int], target: int
+    words: Sequence[int],
+    scores: np.ndarray,
+    mmr_choice: Sequence[int],
+    target: int,
+    headline_words: int = 0,
 ) -> list[tuple[int, ...]]:
     """Candidate summaries (candidate indices in text order): subsets of the ``TOP_K`` best-scored
-    sentences of one to ``MAX_SENTENCES`` sentences whose length suits ``target``, and MMR's choice."""
+    sentences of one to ``MAX_SENTENCES`` sentences whose length suits ``target``, and MMR's choice;
+    with a headline of ``headline_words`` words, also the headline (``HEADLINE``, first) followed by
+    one to ``MAX_SENTENCES - 1`` of those sentences, again where the length suits the target.
+
+    >>> candidate_sets([20, 15, 30], np.array([0.9, 0.5, 0.1]), [0], 33, headline_words=12)
+    [(-1, 0), (-1, 1), (0,), (0, 1), (1,), (1, 2), (2,)]
+    """
     top = sorted(np.argsort(-scores, kind="stable")[:TOP_K].tolist())
     sets = {tuple(sorted(mmr_choice))}
     for m in range(1, MAX_SENTENCES + 1):
@@ -173,6 +196,9 @@ def candidate_sets(
             total = sum(words[k] for k in subset)
             if MIN_LENGTH * target <= total <= MAX_LENGTH * target:
                 sets.add(subset)
+            fits = MIN_LENGTH * target <= headline_words + total <= MAX_LENGTH * target
+            if headline_words and m < MAX_SENTENCES and fits:
+                sets.add((HEADLINE, *subset))
     return sorted(sets)
 
 
@@ -187,14 +213,17 @@ def set_features(
     mmr_choice: Sequence[int],
     target: int,
     prior: WordPrior,
+    headline: str | None = None,
 ) -> np.ndarray:
     """A ``(len(sets), len(SET_FEATURES))`` matrix for the candidate summaries of one article.
 
     ``scores`` are the sentence scorer's raw scores, ``similarity`` the TF-IDF similarity
     between candidates (the one MMR uses), ``lede`` the article's first unit, ``prior`` the
-    reranker's word prior.
+    reranker's word prior, ``headline`` the headline sentence that sets holding ``HEADLINE``
+    open with.  Every feature but the headline's describes the summary's article sentences.
     """
     from pipeline.summarize.offline import _content_words
+    from pipeline.summarize.sentences import count_words
 
     n = len(candidates)
     order = np.argsort(-scores, kind="stable")
@@ -220,9 +249,15 @@ def set_features(
     rates = [[prior(t) for t in ts] for ts in tokens]
     article_words = set(title_tokens).union(*sentence_tokens)
     best_rates = sum(sorted((prior(t) for t in article_words), reverse=True)[:target]) or 1.0
+    headline_tokens = _tokens(headline) if headline else []
+    headline_words = count_words(headline) if headline else 0
+    headline_lede = _lcs_prf(lede_tokens, headline_tokens)[2]
     rows = []
     for subset in sets:
-        s = list(subset)
+        s = [k for k in subset if k != HEADLINE]
+        opens = len(s) < len(subset)
+        if opens and not headline:
+            raise ValueError("a candidate summary opens with the headline, but there is none")
         summary = [t for k in s for t in tokens[k]]
         content = [t for t in summary if _is_content(t)]
         title_lcs = _lcs_prf(title_tokens, summary)
@@ -235,6 +270,7 @@ def set_features(
         summary_rates = [r for k in s for r in rates[k]]
         distinct = sorted(dict(zip(summary, summary_rates, strict=True)).values(), reverse=True)
         best, second = by_score[0], (by_score[1] if len(s) > 1 else None)
+        with_headline = float(words[s].sum()) + (headline_words if opens else 0)
         rows.append(
             [
                 len(s),
@@ -270,7 +306,7 @@ def set_features(
                 sentence_features[s, _DOC].max(),
                 sentence_features[s, _DOC].mean(),
                 sentence_features[s, _LEAD].max(),
-                float(subset == mmr),
+                float(tuple(s) == mmr),
                 math.log1p(n),
                 sentence_features[0, _UNITS],
                 words[best] / target,
@@ -291,6 +327,13 @@ def set_features(
                 sum(distinct) / target,
                 sum(distinct) / best_rates,
                 float(np.mean(distinct[:10])) if distinct else 0.0,
+                float(opens),
+                headline_words / target,
+                with_headline / target,
+                abs(with_headline - target) / target,
+                float(headline is not None and ":" in headline),
+                _lcs_prf(headline_tokens, summary)[2],
+                headline_lede,
                 *sentence_features[best],
                 *(sentence_features[second] if second is not None else np.zeros(width)),
             ]
@@ -434,6 +477,7 @@ def load_reranker(name: str) -> SummaryReranker:
 
 
 __all__ = [
+    "HEADLINE",
     "NO_RERANKER",
     "SET_FEATURES",
     "SummaryReranker",

@@ -103,6 +103,9 @@ _GLUED_HEADING = re.compile(
 # An AFP-style crosshead glued between two sentences: `fois".- Juste une étape -En désespoir`.
 _CROSSHEAD = re.compile(r"(?<=[.!?»\"”])\s*-\s[^-.!?]{1,80}?\s-(?=\s*[\"«“]?[A-ZÀ-ÖØ-Þ])")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+# A newsroom label before the headline proper: `VIDÉO. Condamnation de Cahuzac : ...`.
+_MEDIA_LABEL = re.compile(r"^(?:VID[ÉE]OS?|PHOTOS?|EN IMAGES|INFOGRAPHIE|AUDIO|(?:EN )?DIRECT)\s*[.:\-–—]\s+")
+MIN_HEADLINE_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,31 @@ class Unit:
 
 def count_words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def headline(title: str | None) -> str | None:
+    """The article's title as a summary sentence, or ``None`` where it cannot be one.
+
+    The journalist's own one-line summary often carries the abstract's words, so a summary may
+    open with it (the reranker decides).  A newsroom label (``VIDÉO.``) is dropped and a final
+    period added; a question, a fragment of fewer than ``MIN_HEADLINE_WORDS`` words, an unclean
+    start, unbalanced quotes or a bare quotation without its speaker is not a sentence to open
+    a summary with.
+
+    >>> headline("VIDÉO. Condamnation de Cahuzac : Hollande regrette de ne pas l'avoir écarté")
+    "Condamnation de Cahuzac : Hollande regrette de ne pas l'avoir écarté."
+    >>> headline("Vers une suspension des allocations ?") is None
+    True
+    """
+    text = _MEDIA_LABEL.sub("", " ".join((title or "").split()))
+    if count_words(text) < MIN_HEADLINE_WORDS or text.endswith("?"):
+        return None
+    first = text[0]
+    if not (first.isupper() or first.isdigit() or first in OPENING_QUOTES + STRAIGHT_QUOTE):
+        return None
+    if _quote_state(text, False) or _bare_quote(text, False):
+        return None
+    return text if text.endswith((".", "!", "…")) else f"{text}."
 
 
 def units(article: Article) -> list[Unit]:
