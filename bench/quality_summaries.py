@@ -3,6 +3,8 @@
     python bench/quality.py summaries --data ../shared/datasets/orangesum --split valid
     python bench/quality.py summaries --data ../shared/datasets/orangesum --split valid --limit 300 \\
         --set summarize.scorer=centrality      # the earlier unsupervised scorer
+    python bench/quality.py summaries --data ../shared/datasets/orangesum --split valid \\
+        --against summarize.headline=false     # and the system minus that variant, paired
 
 Each article's body goes through the pipeline's real ingest (title as the document title;
 cached, see :mod:`eval.orangesum`) and the real summarise stage code
@@ -10,6 +12,8 @@ cached, see :mod:`eval.orangesum`) and the real summarise stage code
 included), at ``--target-words`` (33 by default, the abstracts' mean length).  Rows:
 
 * ``system``: the offline summariser with the settings given;
+* ``against`` (with ``--against``): the same with those overrides as well, e.g. the headline off;
+  the table then also gives system minus against with its paired bootstrap interval;
 * ``lead-1``, ``lead-2``: the first one or two sentences as ingest segmented them;
 * ``title``: the article's title alone, and ``title+lead-1``: its headline sentence
   (:func:`pipeline.summarize.sentences.headline`, where it makes one) before the first sentence;
@@ -51,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--json", type=Path, default=None, help="write the table here")
     parser.add_argument("--show", type=int, default=0, help="print this many summaries with their abstracts")
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="also run the system with these overrides (row 'against') and give system minus it, paired",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -72,6 +83,9 @@ def main(args: argparse.Namespace) -> int:
     )
 
     systems, summarize_s, notes, defects = run_system(kept, settings)
+    if args.against:
+        variant = Settings.load(overrides={**overrides, **dict(item.split("=", 1) for item in args.against)})
+        systems["against"] = run_system(kept, variant)[0]["system"]
     systems.update(baselines(kept))
     references = [e.abstract for e, _ in kept]
     table = score(systems, references, args.bootstrap_samples, args.seed)
@@ -85,10 +99,18 @@ def main(args: argparse.Namespace) -> int:
         "bootstrap": f"scipy.stats.bootstrap, paired, percentile, {args.bootstrap_samples} resamples, "
         f"seed {args.seed}",
         "systems": table,
+        "against": args.against,  # overrides of the 'against' row
         "defects": defects,
         "summarize_seconds_per_article": summarize_s / max(1, len(kept)),
         "notes": notes,
     }
+    if args.against:
+        table["system"]["minus_against"] = paired_deltas(
+            table_items(systems["system"], references),
+            table_items(systems["against"], references),
+            args.bootstrap_samples,
+            args.seed,
+        )
     print_table(result)
     for k, (e, a) in enumerate(kept[: args.show]):
         print(f"\n[{e.id}] {a.title}\n  SYSTEM: {systems['system'][k]}\n  ABSTRACT: {e.abstract}")
@@ -129,43 +151,52 @@ def baselines(kept) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     return out
 
 
-def score(systems: dict[str, list[str]], references: list[str], samples: int, seed: int) -> dict:
+def table_items(texts: list[str], references: list[str]) -> dict[str, np.ndarray]:
+    """Per ``rouge type/tokenizer``: each summary's F-measure x 100."""
+    from eval.metrics.rouge import Rouge
+
+    out = {}
+    for tok in TOKENIZERS:
+        for kind in ROUGE_TYPES:
+            metric = Rouge(kind, tok)
+            values = [metric.item_statistics((t, r)) for t, r in zip(texts, references, strict=True)]
+            out[f"{kind}/{tok}"] = 100.0 * np.asarray(values)
+    return out
+
+
+def paired_deltas(
+    items: dict[str, np.ndarray], base: dict[str, np.ndarray], samples: int, seed: int
+) -> dict[str, dict]:
+    """Per key: the mean of ``items - base`` and its paired bootstrap 95 % interval."""
     from scipy.stats import bootstrap
 
-    from eval.metrics.rouge import Rouge
+    out = {}
+    for key, values in items.items():
+        ci = bootstrap(
+            (values, base[key]),
+            lambda a, b, axis: np.mean(a - b, axis=axis),
+            paired=True,
+            vectorized=True,
+            n_resamples=samples,
+            confidence_level=0.95,
+            method="percentile",
+            random_state=seed,
+        ).confidence_interval
+        out[key] = {"delta": float((values - base[key]).mean()), "ci95": [float(ci.low), float(ci.high)]}
+    return out
+
+
+def score(systems: dict[str, list[str]], references: list[str], samples: int, seed: int) -> dict:
     from pipeline.summarize.sentences import count_words
 
-    per_item: dict[str, dict[str, np.ndarray]] = {}
-    for name, texts in systems.items():
-        per_item[name] = {}
-        for tok in TOKENIZERS:
-            for kind in ROUGE_TYPES:
-                metric = Rouge(kind, tok)
-                values = [metric.item_statistics((t, r)) for t, r in zip(texts, references, strict=True)]
-                per_item[name][f"{kind}/{tok}"] = 100.0 * np.asarray(values)
+    per_item = {name: table_items(texts, references) for name, texts in systems.items()}
     table = {}
     for name, texts in systems.items():
         row: dict = {"n": len(texts), "mean_words": float(np.mean([count_words(t) for t in texts]))}
         for key, values in per_item[name].items():
             row[key] = float(values.mean())
         if name != BASELINE:
-            row["minus_lead2"] = {}
-            for key, values in per_item[name].items():
-                base = per_item[BASELINE][key]
-                ci = bootstrap(
-                    (values, base),
-                    lambda a, b, axis: np.mean(a - b, axis=axis),
-                    paired=True,
-                    vectorized=True,
-                    n_resamples=samples,
-                    confidence_level=0.95,
-                    method="percentile",
-                    random_state=seed,
-                ).confidence_interval
-                row["minus_lead2"][key] = {
-                    "delta": float((values - base).mean()),
-                    "ci95": [float(ci.low), float(ci.high)],
-                }
+            row["minus_lead2"] = paired_deltas(per_item[name], per_item[BASELINE], samples, seed)
         table[name] = row
     return table
 
@@ -236,6 +267,11 @@ def print_table(result: dict) -> None:
                 d = row["minus_lead2"][f"rougeL/{tok}"]
                 delta = f"   {d['delta']:+.2f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]"
             print(f"{name:8} {row['n']:5d} {row['mean_words']:6.1f} {scores}{delta}")
+    against = result["systems"]["system"].get("minus_against")
+    if against:
+        print(f"\nsystem minus against ({', '.join(result['against'])}), paired [95% CI]:")
+        for key, d in against.items():
+            print(f"  {key:20} {d['delta']:+.2f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]")
     print("\ndefects:", ", ".join(f"{k} {v}" for k, v in result["defects"].items()))
     print(f"summarize: {result['summarize_seconds_per_article'] * 1000:.1f} ms per article")
     for note in result["notes"]:
