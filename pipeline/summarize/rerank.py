@@ -186,8 +186,10 @@ def candidate_sets(
     with a headline of ``headline_words`` words, also the headline (``HEADLINE``, first) followed by
     one to ``MAX_SENTENCES - 1`` of those sentences, again where the length suits the target.
 
+    Sentences of 20, 15 and 30 words at a target of 33 (16.5 to 49.5 words), a 12-word headline:
+
     >>> candidate_sets([20, 15, 30], np.array([0.9, 0.5, 0.1]), [0], 33, headline_words=12)
-    [(-1, 0), (-1, 1), (0,), (0, 1), (1,), (1, 2), (2,)]
+    [(-1, 0), (-1, 0, 1), (-1, 1), (-1, 2), (0,), (0, 1), (1, 2), (2,)]
     """
     top = sorted(np.argsort(-scores, kind="stable")[:TOP_K].tolist())
     sets = {tuple(sorted(mmr_choice))}
