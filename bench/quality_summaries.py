@@ -257,8 +257,10 @@ def print_table(result: dict) -> None:
     print(f"\n{result['dataset']}: {result['n_articles']} articles, target {result['target_words']} words")
     for tok in TOKENIZERS:
         print(f"\nROUGE F x100, tokenizer {tok}")
+        width = max(len(name) for name in result["systems"])
         print(
-            f"{'system':8} {'n':>5} {'words':>6} {'R-1':>6} {'R-2':>6} {'R-L':>6}   R-L minus LEAD-2 [95% CI]"
+            f"{'system':{width}} {'n':>5} {'words':>6} {'R-1':>6} {'R-2':>6} {'R-L':>6}"
+            "   R-L minus LEAD-2 [95% CI]"
         )
         for name, row in result["systems"].items():
             scores = " ".join(f"{row[f'{k}/{tok}']:6.2f}" for k in ROUGE_TYPES)
@@ -266,7 +268,7 @@ def print_table(result: dict) -> None:
             if "minus_lead2" in row:
                 d = row["minus_lead2"][f"rougeL/{tok}"]
                 delta = f"   {d['delta']:+.2f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]"
-            print(f"{name:8} {row['n']:5d} {row['mean_words']:6.1f} {scores}{delta}")
+            print(f"{name:{width}} {row['n']:5d} {row['mean_words']:6.1f} {scores}{delta}")
     against = result["systems"]["system"].get("minus_against")
     if against:
         print(f"\nsystem minus against ({', '.join(result['against'])}), paired [95% CI]:")

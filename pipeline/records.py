@@ -2,8 +2,9 @@
 
 Every record is a plain dataclass that round-trips through ``to_dict`` /
 ``from_dict`` so the run directory stays loadable with
-``datasets.load_dataset("json", data_files=...)``.  Character offsets always
-refer to ``Article.text`` (the cleaned, normalised article text).
+``datasets.load_dataset("json", data_files=...)``.  Character offsets refer to
+``Article.text`` (the cleaned, normalised article text), except an ``Occurrence``
+whose ``part`` is ``"title"``: its offsets are into ``Article.title``.
 
 >>> s = Span(0, 5)
 >>> Span.from_dict(s.to_dict()) == s

@@ -108,7 +108,7 @@ def test_candidate_sets_may_open_with_the_headline_in_a_sentences_place():
 
 
 def test_headline_makes_a_title_a_clean_sentence_or_refuses_it():
-    from pipeline.summarize.sentences import headline
+    from pipeline.summarize.sentences import headline, headline_span
 
     assert headline("Une gardienne de zoo tuée par un tigre") == "Une gardienne de zoo tuée par un tigre."
     assert headline("Kad et Olivier : le duo mythique du PAF revient !") == (
@@ -118,6 +118,9 @@ def test_headline_makes_a_title_a_clean_sentence_or_refuses_it():
         headline("VIDÉO. Grand débat : Wargon détaille la méthode")
         == "Grand débat : Wargon détaille la méthode."
     )
+    labelled = "  PHOTOS - Le Mont-Blanc a perdu deux mètres  "
+    start, end = headline_span(labelled)  # what a headline cites: its words, not the label
+    assert labelled[start:end] == "Le Mont-Blanc a perdu deux mètres"
     assert headline('Le Pen accuse sa fille de "paranoïa"') == 'Le Pen accuse sa fille de "paranoïa".'
     assert headline("  Paris :\n des touristes\tverbalisés ") == "Paris : des touristes verbalisés."
     for refused in (

@@ -6,7 +6,8 @@ Backends (``summarize.backend``):
   offline extractive backend, and the stage's notes say so loudly;
 * ``neural``: the seq2seq model or an error saying how to get it;
 * ``offline``: extractive/compressive selection (:mod:`.offline`) with a learned sentence
-  scorer (:mod:`.scorer`, trained on OrangeSum) or the unsupervised centrality scorer.
+  scorer (:mod:`.scorer`, trained on OrangeSum) or the unsupervised centrality scorer; an
+  article's summary may open with its title made a sentence (``summarize.headline``).
 
 Every article gets a summary; every cluster of two or more articles
 (``clusters.jsonl`` from dedup) gets one multi-document summary, built after

@@ -1,5 +1,8 @@
 """Offline summariser: extractive (optionally compressive) selection of article sentences.
 
+An article's summary may also open with the article's title made a sentence (newsroom label
+dropped, final period added: not a verbatim span of the text; see ``headline`` below).
+
 No seq2seq weights are needed.  Candidates are ingest's sentences, repaired by
 :mod:`.sentences` (glued sentences split, cut ones joined) and filtered so that a
 summary never starts mid-quotation, with a lower-case continuation or with
@@ -47,7 +50,7 @@ from pipeline.summarize.faithfulness import fold
 from pipeline.summarize.features import DANGLING, STOP, article_features
 from pipeline.summarize.rerank import HEADLINE, SummaryReranker, candidate_sets, set_features
 from pipeline.summarize.scorer import SentenceScorer
-from pipeline.summarize.sentences import Unit, count_words, headline, units
+from pipeline.summarize.sentences import Unit, count_words, headline, headline_span, units
 
 MIN_CANDIDATE_WORDS = 6
 MAX_FIRST_OVERRUN = 1.5  # the first pick may be at most this many times the target length
@@ -278,7 +281,8 @@ class OfflineSummarizer:
                 article = pool.per_article[0][0]
                 opening = headline(article.title)
                 assert opening is not None and article.title is not None
-                extracts.append(Extract(opening, [Occurrence(article.id, 0, len(article.title), "title")]))
+                start, end = headline_span(article.title)
+                extracts.append(Extract(opening, [Occurrence(article.id, start, end, "title")]))
         chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
         texts = [candidates[k].original for k in chosen]
         if self.compress and self.nlp is not None:

@@ -43,7 +43,8 @@ NO_RERANKER = "none"  # the `summarize.reranker` setting that keeps MMR's choice
 TOP_K = 6  # candidate summaries are made of the article's best-scored sentences
 MAX_SENTENCES = 3
 # In a candidate summary, the article's headline (:func:`.sentences.headline`), before the
-# article sentences it is offered with (one or two: it takes a sentence's place).
+# article sentences it is offered with (one or two: it takes a sentence's place).  Being -1, it
+# would silently index the last candidate: filter it out before indexing by a set's members.
 HEADLINE = -1
 # A candidate summary's length must suit the target: at most half again as long (the first-pick
 # rule), at least half as long (so the target still controls the length).

@@ -156,7 +156,8 @@ def headline(title: str | None) -> str | None:
     >>> headline("Vers une suspension des allocations ?") is None
     True
     """
-    text = _MEDIA_LABEL.sub("", " ".join((title or "").split()))
+    start, end = headline_span(title or "")
+    text = " ".join((title or "")[start:end].split())
     if count_words(text) < MIN_HEADLINE_WORDS or text.endswith("?"):
         return None
     first = text[0]
@@ -165,6 +166,18 @@ def headline(title: str | None) -> str | None:
     if _quote_state(text, False) or _bare_quote(text, False):
         return None
     return text if text.endswith((".", "!", "…")) else f"{text}."
+
+
+def headline_span(title: str) -> tuple[int, int]:
+    """Where in ``title`` the headline's words are: without surrounding space or a newsroom label.
+
+    >>> headline_span(" VIDÉO. Grand débat : Wargon détaille la méthode ")
+    (8, 48)
+    """
+    stripped = title.lstrip()
+    start = len(title) - len(stripped)
+    label = _MEDIA_LABEL.match(stripped)
+    return start + (label.end() if label else 0), len(title.rstrip())
 
 
 def units(article: Article) -> list[Unit]:
