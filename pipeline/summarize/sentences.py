@@ -127,11 +127,7 @@ class Unit:
 
     @property
     def clean_start(self) -> bool:
-        """Starts like a sentence: a capital, a digit or an opening quote; not a continuation."""
-        first = self.text[:1]
-        return bool(first) and (
-            first.isupper() or first.isdigit() or first in OPENING_QUOTES + STRAIGHT_QUOTE
-        )
+        return starts_like_a_sentence(self.text)
 
     @property
     def complete(self) -> bool:
@@ -140,6 +136,12 @@ class Unit:
 
 def count_words(text: str) -> int:
     return len(_WORD.findall(text))
+
+
+def starts_like_a_sentence(text: str) -> bool:
+    """A capital, a digit or an opening quote first; not a continuation or punctuation."""
+    first = text[:1]
+    return bool(first) and (first.isupper() or first.isdigit() or first in OPENING_QUOTES + STRAIGHT_QUOTE)
 
 
 def headline(title: str | None) -> str | None:
@@ -160,8 +162,7 @@ def headline(title: str | None) -> str | None:
     text = " ".join((title or "")[start:end].split())
     if count_words(text) < MIN_HEADLINE_WORDS or text.endswith("?"):
         return None
-    first = text[0]
-    if not (first.isupper() or first.isdigit() or first in OPENING_QUOTES + STRAIGHT_QUOTE):
+    if not starts_like_a_sentence(text):
         return None
     if _quote_state(text, False) or _bare_quote(text, False):
         return None
