@@ -275,13 +275,10 @@ class OfflineSummarizer:
         chosen = self.select(candidates, scored.relevance, similarity, budget)
         extracts = []
         if self.reranker is not None and scored.scores is not None and len(pool.per_article) == 1:
-            chosen = self.rerank(pool, scored, similarity, chosen, budget)
-            if HEADLINE in chosen:
-                chosen.remove(HEADLINE)
+            chosen, opening = self.rerank(pool, scored, similarity, chosen, budget)
+            if opening is not None:
                 article = pool.per_article[0][0]
-                opening = headline(article.title)
-                assert opening is not None and article.title is not None
-                start, end = headline_span(article.title)
+                start, end = headline_span(article.title or "")
                 extracts.append(Extract(opening, [Occurrence(article.id, start, end, "title")]))
         chosen.sort(key=lambda k: (candidates[k].article_rank, candidates[k].rank))
         texts = [candidates[k].original for k in chosen]
@@ -357,9 +354,9 @@ class OfflineSummarizer:
 
     def rerank(
         self, pool: _Pool, scored: _Scored, similarity: np.ndarray, mmr_choice: list[int], budget: int
-    ) -> list[int]:
-        """The candidate summary of one article the reranker scores best (MMR's choice is one of them);
-        ``HEADLINE`` in it when the summary opens with the article's headline."""
+    ) -> tuple[list[int], str | None]:
+        """The candidate summary of one article the reranker scores best (MMR's choice is one of them):
+        its candidates, and the headline it opens with (``None`` if it does not)."""
         assert self.reranker is not None and scored.scores is not None and scored.features is not None
         article, all_units, _ = pool.per_article[0]
         words = [c.words for c in pool.candidates]
@@ -381,7 +378,8 @@ class OfflineSummarizer:
             self.reranker.prior,
             opening,
         )
-        return list(sets[int(np.argmax(self.reranker(x)))])
+        best = sets[int(np.argmax(self.reranker(x)))]
+        return [k for k in best if k != HEADLINE], opening if HEADLINE in best else None
 
     def _support(self, c: Candidate, pool: _Pool) -> list[Occurrence]:
         """Where other reports say what candidate ``c`` says: in each other article, the sentence
