@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
     from pipeline.settings import Settings
 
     overrides = {"summarize.backend": "offline", "summarize.target_words": args.target_words}
-    overrides.update(dict(item.split("=", 1) for item in args.set))
+    overrides.update(_overrides(args.set))
     settings = Settings.load(overrides=overrides)
 
     started = time.perf_counter()
@@ -84,11 +84,12 @@ def main(args: argparse.Namespace) -> int:
 
     systems, summarize_s, notes, defects = run_system(kept, settings)
     if args.against:
-        variant = Settings.load(overrides={**overrides, **dict(item.split("=", 1) for item in args.against)})
+        variant = Settings.load(overrides={**overrides, **_overrides(args.against)})
         systems["against"] = run_system(kept, variant)[0]["system"]
     systems.update(baselines(kept))
     references = [e.abstract for e, _ in kept]
-    table = score(systems, references, args.bootstrap_samples, args.seed)
+    per_item = {name: table_items(texts, references) for name, texts in systems.items()}
+    table = score(systems, per_item, args.bootstrap_samples, args.seed)
     result = {
         "dataset": f"orangesum/{args.split}",
         "n_articles": len(kept),
@@ -106,10 +107,7 @@ def main(args: argparse.Namespace) -> int:
     }
     if args.against:
         table["system"]["minus_against"] = paired_deltas(
-            table_items(systems["system"], references),
-            table_items(systems["against"], references),
-            args.bootstrap_samples,
-            args.seed,
+            per_item["system"], per_item["against"], args.bootstrap_samples, args.seed
         )
     print_table(result)
     for k, (e, a) in enumerate(kept[: args.show]):
@@ -117,6 +115,11 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, result)
     return 0
+
+
+def _overrides(items: list[str]) -> dict[str, str]:
+    """``section.key=value`` arguments as a settings overrides mapping."""
+    return dict(item.split("=", 1) for item in items)
 
 
 def run_system(kept, settings):  # type: ignore[no-untyped-def]
@@ -186,10 +189,13 @@ def paired_deltas(
     return out
 
 
-def score(systems: dict[str, list[str]], references: list[str], samples: int, seed: int) -> dict:
+def score(
+    systems: dict[str, list[str]], per_item: dict[str, dict[str, np.ndarray]], samples: int, seed: int
+) -> dict:
+    """Each system's row: n, mean words, mean ROUGE per key (from ``per_item``: :func:`table_items`),
+    and, but for LEAD-2 itself, its paired difference with LEAD-2."""
     from pipeline.summarize.sentences import count_words
 
-    per_item = {name: table_items(texts, references) for name, texts in systems.items()}
     table = {}
     for name, texts in systems.items():
         row: dict = {"n": len(texts), "mean_words": float(np.mean([count_words(t) for t in texts]))}
