@@ -94,6 +94,7 @@ class Study:
             "mmr": mmr,
             "lead2": lead2,
             "ks": np.array([it["k"] for it in chosen]),
+            "target_words": np.array(self.args.target_words),
         }
         self.args.work.mkdir(parents=True, exist_ok=True)
         np.savez(path, **out)
@@ -160,7 +161,9 @@ def evaluate(d: dict, train_on, evaluate_on, label: str, kind: str = "centred", 
                 "lead2": round(float(100 * d["lead2"][articles].mean()), 2),
                 "reranked_minus_mmr": round(float((reranked - mmr).mean()), 2),
                 "ci95": rr.interval(reranked - mmr, 12),
-                "words": round(float(x[chosen, 1].mean() * 33), 1),
+                "words": round(
+                    float(x[chosen, SET_FEATURES.index("total_words_ratio")].mean() * d["target_words"]), 1
+                ),
             }
         ),
         flush=True,

@@ -83,7 +83,6 @@ def prepare(examples, articles, target: int):  # type: ignore[no-untyped-def]
                 "similarity": summarizer.similarity(pool.candidates),
                 "reference": default.tokenize(example.abstract),
                 "tokens": [default.tokenize(u.text) for u in picked],
-                "headline": opening,
                 "headline_tokens": default.tokenize(opening) if opening else [],
                 "lead2": default.tokenize(" ".join(s.strip() for s in article.sentence_texts()[:2])),
             }
@@ -125,32 +124,26 @@ def build_sets(items, scores, target: int, priors, folds: int, headlines: bool =
     from rouge_score.rouge_scorer import _score_lcs
 
     from pipeline.summarize.offline import OfflineSummarizer, _scale
-    from pipeline.summarize.rerank import HEADLINE, candidate_sets, set_features
-    from pipeline.summarize.sentences import count_words
+    from pipeline.summarize.rerank import HEADLINE, candidate_summaries
 
     summarizer = OfflineSummarizer(None, target_words=target)
     xs, ys, groups, mmr, lead2 = [], [], [], [], []
     for a, (it, raw) in enumerate(zip(items, scores, strict=True)):
         cands = it["candidates"]
         chosen = summarizer.select(cands, _scale(raw), it["similarity"], target)
-        opening = it["headline"]
-        offered = count_words(opening) if opening and headlines else 0
-        sets = candidate_sets([c.words for c in cands], raw, chosen, target, offered)
-        xs.append(
-            set_features(
-                it["article"],
-                it["lede"],
-                cands,
-                it["features"],
-                raw,
-                it["similarity"],
-                sets,
-                chosen,
-                target,
-                priors[it["k"] % folds],
-                opening,
-            )
+        sets, x, _ = candidate_summaries(
+            it["article"],
+            it["lede"],
+            cands,
+            it["features"],
+            raw,
+            it["similarity"],
+            chosen,
+            target,
+            priors[it["k"] % folds],
+            headlines,
         )
+        xs.append(x)
         rouge = [
             _score_lcs(
                 it["reference"],

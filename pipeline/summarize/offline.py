@@ -48,9 +48,9 @@ from pipeline.records import Article, Occurrence
 from pipeline.summarize.compress import compress as compress_sentence
 from pipeline.summarize.faithfulness import fold
 from pipeline.summarize.features import DANGLING, STOP, article_features
-from pipeline.summarize.rerank import HEADLINE, SummaryReranker, candidate_sets, set_features
+from pipeline.summarize.rerank import HEADLINE, SummaryReranker, candidate_summaries
 from pipeline.summarize.scorer import SentenceScorer
-from pipeline.summarize.sentences import Unit, count_words, headline, headline_span, units
+from pipeline.summarize.sentences import Unit, count_words, headline_span, units
 
 MIN_CANDIDATE_WORDS = 6
 MAX_FIRST_OVERRUN = 1.5  # the first pick may be at most this many times the target length
@@ -359,24 +359,17 @@ class OfflineSummarizer:
         its candidates, and the headline it opens with (``None`` if it does not)."""
         assert self.reranker is not None and scored.scores is not None and scored.features is not None
         article, all_units, _ = pool.per_article[0]
-        words = [c.words for c in pool.candidates]
-        # The headline's features describe the article even where it is not offered (``headline``
-        # off): the trees learnt from articles that have one.
-        opening = headline(article.title)
-        offered = count_words(opening) if opening and self.headline else 0
-        sets = candidate_sets(words, scored.scores, mmr_choice, budget, offered)
-        x = set_features(
+        sets, x, opening = candidate_summaries(
             article,
             all_units[0].text,
             pool.candidates,
             scored.features,
             scored.scores,
             similarity,
-            sets,
             mmr_choice,
             budget,
             self.reranker.prior,
-            opening,
+            self.headline,
         )
         best = sets[int(np.argmax(self.reranker(x)))]
         return [k for k in best if k != HEADLINE], opening if HEADLINE in best else None

@@ -205,6 +205,46 @@ def candidate_sets(
     return sorted(sets)
 
 
+def candidate_summaries(
+    article: Article,
+    lede: str,
+    candidates: Sequence[Candidate],
+    sentence_features: np.ndarray,
+    scores: np.ndarray,
+    similarity: np.ndarray,
+    mmr_choice: Sequence[int],
+    target: int,
+    prior: WordPrior,
+    offer_headline: bool = True,
+) -> tuple[list[tuple[int, ...]], np.ndarray, str | None]:
+    """One article's candidate summaries (:func:`candidate_sets`), their features
+    (:func:`set_features`) and its headline sentence: what the summariser and the reranker's
+    training both rank, built in one place so that they are built alike.
+
+    The headline's features describe the article even where the headline is not offered
+    (``offer_headline`` false): the trees learnt from articles that have one.
+    """
+    from pipeline.summarize.sentences import count_words, headline
+
+    opening = headline(article.title)
+    offered = count_words(opening) if opening and offer_headline else 0
+    sets = candidate_sets([c.words for c in candidates], scores, mmr_choice, target, offered)
+    x = set_features(
+        article,
+        lede,
+        candidates,
+        sentence_features,
+        scores,
+        similarity,
+        sets,
+        mmr_choice,
+        target,
+        prior,
+        opening,
+    )
+    return sets, x, opening
+
+
 def set_features(
     article: Article,
     lede: str,
@@ -486,6 +526,7 @@ __all__ = [
     "SummaryReranker",
     "WordPrior",
     "candidate_sets",
+    "candidate_summaries",
     "load_reranker",
     "prior_counts",
     "set_features",
